@@ -1,0 +1,309 @@
+"""The package catalog's data model, following Compute Nest's concepts.
+
+Each class maps to one JSON document of the catalog layout (docs/architecture.md) through
+``to_json()`` / ``from_json()``; ``from_json`` raises :class:`CatalogError` naming the document
+when a field is missing or of the wrong type.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+from preprocessor.errors import CatalogError
+
+FORMAT_VERSION = 1
+
+
+class PackageType(str, enum.Enum):
+    ECS_IMAGE = "ecs-image"
+    FILE = "file"
+    CONTAINER_IMAGE = "container-image"
+    HELM_CHART = "helm-chart"
+
+    @property
+    def computenest_name(self) -> str:
+        return {
+            "ecs-image": "EcsImage",
+            "file": "File",
+            "container-image": "AcrImage",
+            "helm-chart": "HelmChart",
+        }[self.value]
+
+
+class VersionStatus(str, enum.Enum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    REVOKED = "revoked"
+
+
+class DistributionStatus(str, enum.Enum):
+    DELIVERING = "delivering"
+    AVAILABLE = "available"
+    FAILED = "failed"
+
+
+class Visibility(str, enum.Enum):
+    PUBLIC = "public"
+    PRIVATE = "private"
+
+
+def _require(doc: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    if not isinstance(doc, dict):
+        raise CatalogError(f"{where}: expected a JSON object, found {type(doc).__name__}")
+    if key not in doc:
+        raise CatalogError(f"{where}: missing field {key!r}")
+    value = doc[key]
+    if not isinstance(value, kind):
+        raise CatalogError(f"{where}: field {key!r} has the wrong type ({type(value).__name__})")
+    return value
+
+
+def _enum(enum_type: type[enum.Enum], value: Any, where: str) -> Any:
+    try:
+        return enum_type(value)
+    except ValueError:
+        allowed = ", ".join(str(member.value) for member in enum_type)
+        raise CatalogError(f"{where}: unknown value {value!r} (expected one of: {allowed})") from None
+
+
+def _clean(data: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in data.items() if value is not None}
+
+
+@dataclass
+class CatalogInfo:
+    """``<prefix>/catalog.json``."""
+
+    provider: str
+    bucket_pattern: str
+    """Regional bucket name pattern with ``{region}``, e.g. ``myco-artifacts-{region}``."""
+    format_version: int = FORMAT_VERSION
+    promotion_order: tuple[str, ...] = ("dev", "test", "prod")
+
+    def bucket(self, region: str) -> str:
+        return self.bucket_pattern.format(region=region)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format_version": self.format_version,
+            "provider": self.provider,
+            "bucket_pattern": self.bucket_pattern,
+            "promotion_order": list(self.promotion_order),
+        }
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any], where: str = "catalog.json") -> CatalogInfo:
+        version = _require(doc, "format_version", int, where)
+        if version > FORMAT_VERSION:
+            raise CatalogError(
+                f"{where}: catalog format {version} is newer than this deploypkg understands ({FORMAT_VERSION})",
+                hint="upgrade deploypkg",
+            )
+        return cls(
+            provider=_require(doc, "provider", str, where),
+            bucket_pattern=_require(doc, "bucket_pattern", str, where),
+            format_version=version,
+            promotion_order=tuple(doc.get("promotion_order") or ("dev", "test", "prod")),
+        )
+
+
+@dataclass
+class Package:
+    """``<prefix>/packages/<name>/package.json``."""
+
+    name: str
+    type: PackageType
+    owner: str | None = None
+    """The owner account ID: the only account that may use the package while it is private."""
+    description: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return _clean(
+            {"name": self.name, "type": self.type.value, "owner": self.owner, "description": self.description}
+        )
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any], where: str) -> Package:
+        return cls(
+            name=_require(doc, "name", str, where),
+            type=_enum(PackageType, _require(doc, "type", str, where), where),
+            owner=doc.get("owner"),
+            description=doc.get("description", ""),
+        )
+
+
+@dataclass
+class Source:
+    """Where a version was made. One of image_id / object_key / image_ref / chart_ref is set."""
+
+    region: str | None = None
+    image_id: str | None = None
+    bucket: str | None = None
+    object_key: str | None = None
+    sha256: str | None = None
+    size: int | None = None
+    image_ref: str | None = None
+    chart_ref: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return _clean(self.__dict__.copy())
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any], where: str) -> Source:
+        if not isinstance(doc, dict):
+            raise CatalogError(f"{where}: 'source' must be an object")
+        known = {k: doc.get(k) for k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+@dataclass
+class Distribution:
+    """One region's copy of a version."""
+
+    region: str
+    status: DistributionStatus
+    image_id: str | None = None
+    bucket: str | None = None
+    object_key: str | None = None
+    image_ref: str | None = None
+    chart_ref: str | None = None
+    sha256: str | None = None
+    size: int | None = None
+    updated_at: str | None = None
+    error: str | None = None
+
+    @property
+    def value(self) -> str | None:
+        """The regional image ID, object key, image reference or chart reference."""
+        return self.image_id or self.object_key or self.image_ref or self.chart_ref
+
+    def to_json(self) -> dict[str, Any]:
+        data = self.__dict__.copy()
+        data.pop("region")
+        data["status"] = self.status.value
+        return _clean(data)
+
+    @classmethod
+    def from_json(cls, region: str, doc: dict[str, Any], where: str) -> Distribution:
+        status = _enum(DistributionStatus, _require(doc, "status", str, where), where)
+        known = {k: doc.get(k) for k in cls.__dataclass_fields__ if k not in ("region", "status")}
+        return cls(region=region, status=status, **known)
+
+
+@dataclass
+class PackageVersion:
+    """``<prefix>/packages/<name>/versions/<version>.json``."""
+
+    package: str
+    version: str
+    status: VersionStatus
+    source: Source
+    distributions: dict[str, Distribution] = field(default_factory=dict)
+    created_at: str | None = None
+    published_at: str | None = None
+    revoked_at: str | None = None
+    revoked_reason: str | None = None
+
+    def available_regions(self) -> list[str]:
+        return sorted(r for r, d in self.distributions.items() if d.status is DistributionStatus.AVAILABLE)
+
+    def to_json(self) -> dict[str, Any]:
+        return _clean(
+            {
+                "package": self.package,
+                "version": self.version,
+                "status": self.status.value,
+                "source": self.source.to_json(),
+                "distributions": {r: d.to_json() for r, d in sorted(self.distributions.items())},
+                "created_at": self.created_at,
+                "published_at": self.published_at,
+                "revoked_at": self.revoked_at,
+                "revoked_reason": self.revoked_reason,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any], where: str) -> PackageVersion:
+        dists = doc.get("distributions") or {}
+        if not isinstance(dists, dict):
+            raise CatalogError(f"{where}: 'distributions' must be an object")
+        return cls(
+            package=_require(doc, "package", str, where),
+            version=_require(doc, "version", str, where),
+            status=_enum(VersionStatus, _require(doc, "status", str, where), where),
+            source=Source.from_json(doc.get("source") or {}, where),
+            distributions={r: Distribution.from_json(r, d, f"{where} region {r}") for r, d in dists.items()},
+            created_at=doc.get("created_at"),
+            published_at=doc.get("published_at"),
+            revoked_at=doc.get("revoked_at"),
+            revoked_reason=doc.get("revoked_reason"),
+        )
+
+
+@dataclass
+class ChannelEntry:
+    version: str
+    at: str
+
+
+@dataclass
+class Channel:
+    """``<prefix>/packages/<name>/channels/<channel>.json``: the version a channel points at,
+    with the history of every promotion."""
+
+    package: str
+    name: str
+    version: str
+    history: list[ChannelEntry] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "package": self.package,
+            "channel": self.name,
+            "version": self.version,
+            "history": [{"version": e.version, "at": e.at} for e in self.history],
+        }
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any], where: str) -> Channel:
+        history = doc.get("history") or []
+        return cls(
+            package=_require(doc, "package", str, where),
+            name=_require(doc, "channel", str, where),
+            version=_require(doc, "version", str, where),
+            history=[ChannelEntry(str(e["version"]), str(e["at"])) for e in history if isinstance(e, dict)],
+        )
+
+
+@dataclass
+class Service:
+    """``<prefix>/services/<name>.json``: who may use the associated packages."""
+
+    name: str
+    visibility: Visibility
+    whitelist: tuple[str, ...] = ()
+    packages: tuple[str, ...] = ()
+    owner: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return _clean(
+            {
+                "name": self.name,
+                "visibility": self.visibility.value,
+                "whitelist": list(self.whitelist),
+                "packages": list(self.packages),
+                "owner": self.owner,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any], where: str) -> Service:
+        return cls(
+            name=_require(doc, "name", str, where),
+            visibility=_enum(Visibility, _require(doc, "visibility", str, where), where),
+            whitelist=tuple(doc.get("whitelist") or ()),
+            packages=tuple(doc.get("packages") or ()),
+            owner=doc.get("owner"),
+        )

@@ -1,0 +1,83 @@
+"""The ``deploypkg`` command: a thin layer that parses arguments, calls the library and maps
+errors to exit codes (0 clean, 1 findings or policy failures, 2 bad input or usage).
+
+Subcommands are imported only when invoked, so ``deploypkg validate`` never pays for boto3,
+jinja2 or rich.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any
+
+import click
+
+from preprocessor import __version__
+from preprocessor.errors import DeploypkgError
+
+# name -> "module:attribute" of a click command
+SUBCOMMANDS: dict[str, str] = {
+    "validate": "preprocessor.cli.validate_cmd:validate",
+    "refs": "preprocessor.cli.refs_cmd:refs",
+    "catalog": "preprocessor.cli.catalog_cmd:catalog",
+    "render": "preprocessor.cli.render_cmd:render",
+    "plan": "preprocessor.cli.plan_cmd:plan",
+}
+
+SUMMARIES: dict[str, str] = {
+    "validate": "Check templates offline: image IDs must be literals, associations must exist.",
+    "refs": "List every image reference and artifact placeholder with its position.",
+    "catalog": "Publish, distribute, release and promote package versions; manage services.",
+    "render": "Write each region's templates, with image IDs and artifact URLs for that region.",
+    "plan": "Render a Terraform module per region and run terraform plan on each.",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(SUBCOMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = SUBCOMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, _, attribute = target.partition(":")
+        command = getattr(importlib.import_module(module_name), attribute)
+        assert isinstance(command, click.Command)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl(list(SUMMARIES.items()))
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="deploypkg")
+def cli() -> None:
+    """Region-aware deployment packages for ROS, CloudFormation and Terraform templates."""
+
+
+def report_error(error: DeploypkgError) -> None:
+    click.echo(f"deploypkg: {error.render()}", err=True)
+
+
+def main(argv: list[str] | None = None) -> Any:
+    try:
+        return cli.main(args=argv, prog_name="deploypkg", standalone_mode=True)
+    except DeploypkgError as error:
+        report_error(error)
+        sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        click.echo("deploypkg: interrupted", err=True)
+        sys.exit(130)
+    except Exception as error:  # the last line of defence: a message, never a traceback
+        if os.environ.get("DEPLOYPKG_DEBUG"):
+            raise
+        click.echo(
+            f"deploypkg: internal error: {type(error).__name__}: {error}\n"
+            "  hint: this is a bug in deploypkg; rerun with DEPLOYPKG_DEBUG=1 for details and report it",
+            err=True,
+        )
+        sys.exit(3)

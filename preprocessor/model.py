@@ -1,0 +1,143 @@
+"""The one template model every loader produces and every later stage consumes.
+
+Positions: ``start``/``end`` are offsets into ``Template.text`` (a ``str`` decoded with
+``utf-8-sig`` and ``newline=""``, so CRLF is kept and the BOM is not part of the text);
+``line``/``column`` are 1-based, counted in characters, as editors show them; the end
+position is exclusive (the column just after the last character).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+
+class Span(NamedTuple):
+    start: int
+    end: int
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+
+class LineIndex:
+    """Maps character offsets of a text to 1-based (line, column) pairs."""
+
+    __slots__ = ("_starts",)
+
+    def __init__(self, text: str) -> None:
+        starts = [0]
+        find = text.find
+        pos = find("\n")
+        while pos != -1:
+            starts.append(pos + 1)
+            pos = find("\n", pos + 1)
+        self._starts = starts
+
+    def position(self, offset: int) -> tuple[int, int]:
+        from bisect import bisect_right
+
+        index = bisect_right(self._starts, offset) - 1
+        return index + 1, offset - self._starts[index] + 1
+
+    def offset(self, line: int, column: int) -> int:
+        """Inverse of :meth:`position` (1-based line and column)."""
+        return self._starts[line - 1] + column - 1
+
+    def span(self, start: int, end: int) -> Span:
+        line, column = self.position(start)
+        end_line, end_column = self.position(end)
+        return Span(start, end, line, column, end_line, end_column)
+
+
+class TemplateFormat(str, enum.Enum):
+    ROS_JSON = "ros-json"
+    ROS_YAML = "ros-yaml"
+    CFN_JSON = "cfn-json"
+    CFN_YAML = "cfn-yaml"
+    TERRAFORM_HCL = "terraform-hcl"
+    TERRAFORM_JSON = "terraform-json"
+
+    @property
+    def is_terraform(self) -> bool:
+        return self in (TemplateFormat.TERRAFORM_HCL, TemplateFormat.TERRAFORM_JSON)
+
+
+class RefKind(str, enum.Enum):
+    LITERAL = "literal"
+    """A plain string with no interpolation: the only kind that can be mapped per region."""
+    REFERENCE = "reference"
+    """Ref / parameter / var. / local. / data. / module output."""
+    FUNCTION = "function"
+    """Fn::FindInMap, Fn::If, lookup(), a conditional expression, ..."""
+    INTERPOLATION = "interpolation"
+    """A string built from parts: "m-${var.x}", Fn::Sub, Fn::Join."""
+
+
+class PropertyRole(str, enum.Enum):
+    IMAGE_ID = "image_id"
+    IMAGE_FAMILY = "image_family"
+
+
+class ImageRef(NamedTuple):
+    """One image-bearing property value on a supported resource.
+
+    ``span`` is the text a substitution replaces: for a literal the characters between
+    the quotes (the whole token for a plain YAML scalar), otherwise the whole expression.
+    """
+
+    file: str
+    span: Span
+    resource: str
+    """Logical ID (ROS/CloudFormation) or ``type.name`` (Terraform)."""
+    resource_type: str
+    property: str
+    """Dotted property path, e.g. ``LaunchTemplateData.ImageId`` or ``manager.image_id``."""
+    kind: RefKind
+    value: str
+    """The literal's value, or the expression's source text."""
+    role: PropertyRole = PropertyRole.IMAGE_ID
+    provider: str | None = None
+
+
+PLACEHOLDER_TYPES = ("file", "publicfile", "acrimage", "helmchart")
+
+
+class Placeholder(NamedTuple):
+    """A Compute Nest artifact placeholder such as ``{{ computenest::file::app }}``.
+
+    ``span`` covers the whole ``{{ ... }}`` text.
+    """
+
+    file: str
+    span: Span
+    placeholder_type: str
+    name: str
+    resource: str | None
+    resource_type: str | None
+    property: str | None
+
+
+@dataclass
+class Template:
+    path: Path
+    """Where the file is on disk."""
+    display: str
+    """The path as shown to the user (relative to the working directory when possible)."""
+    format: TemplateFormat
+    text: str
+    bom: bool = False
+    provider: str | None = None
+    """``alicloud`` / ``aws`` when the template says which (ROS vs CloudFormation)."""
+    image_refs: list[ImageRef] = field(default_factory=list)
+    placeholders: list[Placeholder] = field(default_factory=list)
+    metadata_suppressions: frozenset[str] = frozenset()
+    """Rule IDs suppressed for the whole file through the template ``Metadata`` key."""
+
+    def encoded(self, text: str | None = None) -> bytes:
+        """The bytes of ``text`` (default: the template's own) as this file stores them."""
+        body = (self.text if text is None else text).encode("utf-8")
+        return (b"\xef\xbb\xbf" + body) if self.bom else body

@@ -1,0 +1,79 @@
+"""Every diagnostic deploypkg can emit, with its stable ID and default severity.
+
+IDs never change meaning once released; a retired rule keeps its ID reserved.
+``DPK0xx`` input, ``DPK1xx`` image references, ``DPK2xx`` placeholders and associations,
+``DPK3xx`` catalog resolution and access rules (render / plan).
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import NamedTuple
+
+
+class Severity(str, enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return {"error": 3, "warning": 2, "info": 1}[self.value]
+
+
+class Rule(NamedTuple):
+    id: str
+    name: str
+    severity: Severity
+    summary: str
+
+
+E, W = Severity.ERROR, Severity.WARNING
+
+_RULES = (
+    Rule("DPK001", "parse-error", E, "The file does not parse."),
+    Rule("DPK002", "unreadable-file", E, "The file cannot be read (permissions, encoding, not a file)."),
+    Rule("DPK003", "invalid-template", E, "The file parses but is not a well-formed template."),
+    Rule("DPK010", "invalid-config", E, "The project config is malformed."),
+    Rule(
+        "DPK101",
+        "image-not-literal",
+        E,
+        "An image ID on a supported resource is not a literal string, so it cannot be mapped per region.",
+    ),
+    Rule(
+        "DPK102",
+        "image-not-associated",
+        E,
+        "A custom image ID exists in one region only and no association maps it to a package.",
+    ),
+    Rule("DPK103", "public-image-name", W, "A public image name: its availability differs per region."),
+    Rule("DPK104", "image-name-prefix", W, "A ROS image name prefix resolves to a different image per region."),
+    Rule("DPK105", "image-family", W, "An image family resolves to a different image per region and over time."),
+    Rule(
+        "DPK106",
+        "dynamic-reference",
+        W,
+        "A {{resolve:...}} dynamic reference is resolved by the cloud at deploy time, unreviewed.",
+    ),
+    Rule("DPK107", "malformed-image-id", E, "The image ID is not valid for the provider."),
+    Rule("DPK201", "unknown-placeholder-package", E, "A placeholder names no known package."),
+    Rule("DPK202", "unused-association", W, "An association in the project config is used by no template."),
+    Rule("DPK203", "malformed-placeholder", E, "A computenest placeholder has an unknown type or an empty name."),
+    Rule("DPK301", "not-available-in-region", E, "The package version has no available copy in the region."),
+    Rule("DPK302", "draft-outside-source-region", E, "A draft version is usable only in its source region."),
+    Rule("DPK303", "revoked-version", E, "The package version was revoked."),
+    Rule("DPK304", "account-not-whitelisted", E, "The account is not on the whitelist of a service of the package."),
+    Rule("DPK305", "private-package", E, "The package is private and the account is not its owner."),
+    Rule("DPK306", "unknown-package", E, "The package, version or channel does not exist in the catalog."),
+    Rule("DPK307", "object-missing", E, "The catalog names a regional object that is not in the store."),
+    Rule("DPK308", "no-published-version", E, "The package has no published version to default to."),
+    Rule("DPK309", "presign-expiry", W, "The presigned URL dies before its requested expiry."),
+)
+
+RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}
+RULES_BY_NAME: dict[str, Rule] = {rule.name: rule for rule in _RULES}
+
+
+def rule(rule_id: str) -> Rule:
+    return RULES[rule_id]

@@ -1,0 +1,63 @@
+"""Alibaba Cloud: ROS and Terraform (alicloud) resource tables, image-ID syntax, endpoints."""
+
+from __future__ import annotations
+
+import re
+
+from preprocessor.model import PropertyRole
+from providers import Dialect, PropertySpec, Provider, ResourceSpec
+
+_IMAGE = PropertySpec(("ImageId",))
+_FAMILY = PropertySpec(("ImageFamily",), PropertyRole.IMAGE_FAMILY)
+
+
+def _ros(resource_type: str, *props: PropertySpec) -> ResourceSpec:
+    return ResourceSpec(resource_type, Dialect.ROS, "alicloud", props)
+
+
+def _tf(resource_type: str, *paths: str) -> ResourceSpec:
+    return ResourceSpec(
+        resource_type, Dialect.TERRAFORM, "alicloud", tuple(PropertySpec(tuple(p.split("."))) for p in paths)
+    )
+
+
+RESOURCES = (
+    _ros("ALIYUN::ECS::Instance", _IMAGE),
+    _ros("ALIYUN::ECS::InstanceGroup", _IMAGE, _FAMILY),
+    _ros("ALIYUN::ECS::InstanceGroupClone", _IMAGE),
+    _ros("ALIYUN::ESS::ScalingConfiguration", _IMAGE, _FAMILY),
+    _ros("ALIYUN::EHPC::Cluster", _IMAGE),
+    _ros("ALIYUN::ECS::LaunchTemplate", _IMAGE),
+    _tf("alicloud_instance", "image_id"),
+    _tf("alicloud_ess_scaling_configuration", "image_id"),
+    _tf("alicloud_ecs_launch_template", "image_id"),
+    _tf("alicloud_ehpc_cluster", "image_id"),
+    _tf("alicloud_ehpc_cluster_v2", "manager.manager_node.image_id"),
+)
+
+REGIONS = (
+    "cn-qingdao", "cn-beijing", "cn-zhangjiakou", "cn-huhehaote", "cn-wulanchabu", "cn-hangzhou",
+    "cn-shanghai", "cn-nanjing", "cn-fuzhou", "cn-shenzhen", "cn-heyuan", "cn-guangzhou", "cn-chengdu",
+    "cn-hongkong", "ap-northeast-1", "ap-northeast-2", "ap-southeast-1", "ap-southeast-3",
+    "ap-southeast-5", "ap-southeast-6", "ap-southeast-7", "us-east-1", "us-west-1", "eu-west-1",
+    "eu-central-1", "me-east-1", "me-central-1", "na-south-1",
+)  # fmt: skip
+
+PROVIDER = Provider(
+    name="alicloud",
+    resources=RESOURCES,
+    regions=REGIONS,
+    # Custom, shared and marketplace images: "m-" and 20 (historically 16 to 24) lowercase alphanumerics.
+    custom_image=re.compile(r"m-[a-z0-9]{16,24}"),
+    custom_image_prefix="m-",
+    # Public images are named, e.g. ubuntu_22_04_x64_20G_alibase_20230907.vhd.
+    public_image=re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*\.(?:vhd|qcow2|raw)"),
+    # ROS accepts a name prefix such as centos_7 and picks the newest matching public image.
+    name_prefix=re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*"),
+    object_endpoint="oss-{region}.aliyuncs.com",
+    object_internal_endpoint="oss-{region}-internal.aliyuncs.com",
+    s3_endpoint="https://s3.oss-{region}.aliyuncs.com",
+    s3_addressing_style="virtual",
+    registry_host="registry.{region}.aliyuncs.com",
+    image_id_help="an ECS image ID looks like m-bp1g7004ksh0oeuc1234 (m- and 20 lowercase letters or digits)",
+)

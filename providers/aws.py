@@ -1,0 +1,47 @@
+"""AWS: CloudFormation and Terraform (aws) resource tables, AMI syntax, endpoints."""
+
+from __future__ import annotations
+
+import re
+
+from providers import Dialect, PropertySpec, Provider, ResourceSpec
+
+
+def _cfn(resource_type: str, path: str) -> ResourceSpec:
+    return ResourceSpec(resource_type, Dialect.CLOUDFORMATION, "aws", (PropertySpec(tuple(path.split("."))),))
+
+
+def _tf(resource_type: str, path: str) -> ResourceSpec:
+    return ResourceSpec(resource_type, Dialect.TERRAFORM, "aws", (PropertySpec(tuple(path.split("."))),))
+
+
+RESOURCES = (
+    _cfn("AWS::EC2::Instance", "ImageId"),
+    _cfn("AWS::EC2::LaunchTemplate", "LaunchTemplateData.ImageId"),
+    _cfn("AWS::AutoScaling::LaunchConfiguration", "ImageId"),
+    _tf("aws_instance", "ami"),
+    _tf("aws_launch_template", "image_id"),
+    _tf("aws_launch_configuration", "image_id"),
+)
+
+REGIONS = (
+    "us-east-1", "us-east-2", "us-west-1", "us-west-2", "af-south-1", "ap-east-1", "ap-south-1",
+    "ap-south-2", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4",
+    "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ca-central-1", "ca-west-1", "eu-central-1",
+    "eu-central-2", "eu-west-1", "eu-west-2", "eu-west-3", "eu-south-1", "eu-south-2", "eu-north-1",
+    "il-central-1", "me-south-1", "me-central-1", "sa-east-1",
+)  # fmt: skip
+
+PROVIDER = Provider(
+    name="aws",
+    resources=RESOURCES,
+    regions=REGIONS,
+    custom_image=re.compile(r"ami-(?:[0-9a-f]{8}|[0-9a-f]{17})"),
+    custom_image_prefix="ami-",
+    object_endpoint="s3.{region}.amazonaws.com",
+    object_internal_endpoint="s3.{region}.amazonaws.com",
+    s3_endpoint="https://s3.{region}.amazonaws.com",
+    s3_addressing_style="virtual",
+    registry_host="{account}.dkr.ecr.{region}.amazonaws.com",
+    image_id_help="an AMI ID looks like ami-0123456789abcdef0 (ami- and 8 or 17 lowercase hex digits)",
+)
