@@ -22,7 +22,7 @@ Associations from a Compute Nest ``.computenest/config.yaml`` are merged in by
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -72,19 +72,29 @@ class ProjectConfig:
         return self.catalog
 
 
-def find_config(start: Path | None = None) -> Path | None:
-    here = (start or Path.cwd()).resolve()
-    for directory in (here, *here.parents):
-        for name in CONFIG_NAMES:
-            candidate = directory / name
-            if candidate.is_file():
-                return candidate
+def find_config(starts: Sequence[Path] = ()) -> Path | None:
+    """The nearest ``deploypkg.yaml`` upward from the given paths (their directories), then
+    upward from the working directory."""
+    seen: set[Path] = set()
+    for start in (*starts, Path.cwd()):
+        here = start.resolve()
+        if not here.is_dir():
+            here = here.parent
+        for directory in (here, *here.parents):
+            if directory in seen:
+                break
+            seen.add(directory)
+            for name in CONFIG_NAMES:
+                candidate = directory / name
+                if candidate.is_file():
+                    return candidate
     return None
 
 
-def load_config(explicit: Path | None = None, start: Path | None = None) -> ProjectConfig:
-    """Load ``--config`` if given, else the nearest ``deploypkg.yaml`` upward, else defaults."""
-    path = explicit if explicit is not None else find_config(start)
+def load_config(explicit: Path | None = None, starts: Sequence[Path] = ()) -> ProjectConfig:
+    """Load ``--config`` if given, else the nearest ``deploypkg.yaml`` (see :func:`find_config`),
+    else defaults."""
+    path = explicit if explicit is not None else find_config(starts)
     if path is None:
         return ProjectConfig()
     return parse_config(path)

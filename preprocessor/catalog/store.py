@@ -1,0 +1,96 @@
+"""The object-store interface behind the catalog: JSON documents under one prefix, plus the
+regional buckets that hold file artifacts.
+
+Implementations: :mod:`preprocessor.catalog.local` (``file://DIR``, the embedded default) and
+:mod:`preprocessor.catalog.s3` (``s3://BUCKET/PREFIX``: Amazon S3, Alibaba OSS's S3-compatible
+endpoint, MinIO, moto). :func:`open_store` picks one from a URL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal, NamedTuple, Protocol
+
+Endpoint = Literal["public", "internal"]
+ProgressCallback = Callable[[int], None]
+"""Called with the number of bytes just transferred or copied."""
+
+
+class Document(NamedTuple):
+    data: dict[str, Any]
+    etag: str
+    """The store's ETag (S3) or a SHA-256 digest of the bytes (local): provenance and If-Match."""
+
+
+class ObjectInfo(NamedTuple):
+    bucket: str
+    key: str
+    size: int
+    etag: str
+    sha256: str | None
+    """From the object's metadata (``x-amz-meta-sha256``) when the writer recorded it."""
+
+
+class Store(Protocol):
+    url: str
+    """The catalog URL this store was opened with, credentials never included."""
+
+    # --- catalog documents (keys relative to the catalog prefix, e.g. "packages/web/package.json")
+    def read_document(self, key: str) -> Document | None: ...
+
+    def write_document(
+        self, key: str, data: dict[str, Any], *, if_none_match: bool = False, if_match: str | None = None
+    ) -> str:
+        """Write atomically; return the new ETag. ``if_none_match`` creates only; ``if_match``
+        replaces only that ETag. A lost condition raises :class:`ConflictError`."""
+        ...
+
+    def list_keys(self, prefix: str) -> list[str]: ...
+
+    # --- artifact objects in regional buckets
+    def head_object(self, region: str, bucket: str, key: str) -> ObjectInfo | None: ...
+
+    def put_object(
+        self, region: str, bucket: str, key: str, path: Path, sha256: str, progress: ProgressCallback | None = None
+    ) -> ObjectInfo: ...
+
+    def copy_object(
+        self,
+        source: ObjectInfo,
+        source_region: str,
+        region: str,
+        bucket: str,
+        key: str,
+        progress: ProgressCallback | None = None,
+    ) -> ObjectInfo:
+        """Copy into another region's bucket: server-side where the store allows it."""
+        ...
+
+    def object_url(
+        self,
+        region: str,
+        bucket: str,
+        key: str,
+        *,
+        presign: bool,
+        expires: int = 3600,
+        endpoint: Endpoint = "public",
+    ) -> str:
+        """A presigned GET URL (``presign``), or the plain object URL (public files)."""
+        ...
+
+
+def open_store(url: str, **options: Any) -> Store:
+    """``file://DIR`` → local store; ``s3://BUCKET[/PREFIX]`` → S3-compatible store."""
+    from preprocessor.errors import InputError
+
+    if url.startswith("file://") or "://" not in url:
+        from preprocessor.catalog.local import LocalStore
+
+        return LocalStore.from_url(url, **options)
+    if url.startswith(("s3://", "oss://")):
+        from preprocessor.catalog.s3 import S3Store
+
+        return S3Store.from_url(url, **options)
+    raise InputError(f"unsupported catalog URL {url!r}", hint="use file://DIR or s3://BUCKET/PREFIX")
