@@ -106,3 +106,28 @@ def terraform_bin() -> str:
     if path is None:
         pytest.fail("terraform is required for the plan tests and is not on PATH")
     return path
+
+
+# --- no silent skips -------------------------------------------------------------------------
+# Every test here is required: a skip means a component is missing (moto server, terraform,
+# pre-commit) and hides that the feature was not checked. A skipped test fails the session.
+
+_SKIPPED: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped and not hasattr(report, "wasxfail"):
+        _SKIPPED.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _SKIPPED and exitstatus == 0:
+        session.exitstatus = 1
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _SKIPPED:
+        terminalreporter.write_line(
+            f"FAILED: {len(_SKIPPED)} test(s) skipped; every test is required (first: {_SKIPPED[0]})",
+            red=True,
+        )
