@@ -34,6 +34,7 @@ _RULES = (
     Rule("DPK001", "parse-error", E, "The file does not parse."),
     Rule("DPK002", "unreadable-file", E, "The file cannot be read (permissions, encoding, not a file)."),
     Rule("DPK003", "invalid-template", E, "The file parses but is not a well-formed template."),
+    Rule("DPK004", "jinja-error", E, "A .j2 template fails to render (syntax, undefined name, sandbox violation)."),
     Rule("DPK010", "invalid-config", E, "The project config is malformed."),
     Rule(
         "DPK101",
@@ -69,6 +70,7 @@ _RULES = (
     Rule("DPK307", "object-missing", E, "The catalog names a regional object that is not in the store."),
     Rule("DPK308", "no-published-version", E, "The package has no published version to default to."),
     Rule("DPK309", "presign-expiry", W, "The presigned URL dies before its requested expiry."),
+    Rule("DPK310", "package-type-mismatch", E, "A reference needs another package type than the associated package's."),
 )
 
 RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}
