@@ -49,6 +49,10 @@ class Store(Protocol):
     def list_keys(self, prefix: str) -> list[str]: ...
 
     # --- artifact objects in regional buckets
+    def create_bucket(self, region: str, bucket: str) -> None:
+        """Create a regional bucket if it does not exist (a directory for the local store)."""
+        ...
+
     def head_object(self, region: str, bucket: str, key: str) -> ObjectInfo | None: ...
 
     def put_object(
