@@ -21,6 +21,7 @@ Associations from a Compute Nest ``.computenest/config.yaml`` are merged in by
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -89,6 +90,19 @@ def find_config(starts: Sequence[Path] = ()) -> Path | None:
                 if candidate.is_file():
                     return candidate
     return None
+
+
+def config_for(path: Path) -> Path | None:
+    """:func:`find_config` for one file or directory, cached per directory (and working directory)."""
+    directory = path.resolve()
+    if not directory.is_dir():
+        directory = directory.parent
+    return _config_for_directory(directory, Path.cwd())
+
+
+@functools.lru_cache(maxsize=256)
+def _config_for_directory(directory: Path, cwd: Path) -> Path | None:
+    return find_config([directory])
 
 
 def load_config(explicit: Path | None = None, starts: Sequence[Path] = ()) -> ProjectConfig:

@@ -1,0 +1,46 @@
+"""Offline checks of templates against their project: rules with stable IDs, severity
+overrides, inline and template-wide suppressions. Formatters live in
+:mod:`preprocessor.validate.formats` and :mod:`preprocessor.validate.sarif`; scanning paths
+(discovery, loading, grouping by project) in :mod:`preprocessor.validate.scan`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from preprocessor.model import Template
+from preprocessor.project import Project, display_path
+from preprocessor.validate.checks import check_template, unused_associations, used_keys
+from preprocessor.validate.diagnostic import Diagnostic
+from preprocessor.validate.suppress import Suppressions, apply_overrides
+
+__all__ = ["Diagnostic", "finish", "validate_templates"]
+
+
+def validate_templates(
+    templates: Sequence[Template], project: Project, *, check_unused: bool = False
+) -> list[Diagnostic]:
+    """Every finding in ``templates`` (all of one project), sorted, after the project's
+    severity overrides and the templates' suppressions.
+
+    ``check_unused`` also reports associations no template in ``templates`` uses (DPK202):
+    ask for it only when ``templates`` are all the templates of the project.
+    """
+    found = [d for template in templates for d in check_template(template, project)]
+    if check_unused:
+        used = {key for template in templates for key in used_keys(template)}
+        associations = [(a, display_path(Path(a.source))) for a in project.associations.values()]
+        found.extend(unused_associations(associations, used))
+    return finish(found, project, templates)
+
+
+def finish(found: Iterable[Diagnostic], project: Project, templates: Sequence[Template]) -> list[Diagnostic]:
+    """Apply ``project``'s severity overrides and the suppressions of ``templates`` (and of
+    any other file a diagnostic points at, e.g. a config), then sort."""
+    suppressions = Suppressions(
+        {t.display: t.text for t in templates},
+        {t.display: t.metadata_suppressions for t in templates if t.metadata_suppressions},
+    )
+    kept = [d for d in apply_overrides(found, project.config.rule_severity) if not suppressions.suppressed(d)]
+    return sorted(kept, key=Diagnostic.sort_key)

@@ -1,0 +1,88 @@
+"""``deploypkg validate``: offline checks, for people, pre-commit and code scanning.
+
+Exit codes: 0 nothing at or above ``--fail-on``; 1 findings at or above it (a file that does
+not parse is such a finding, DPK001, reported with the others); 2 bad usage, a bad config, or
+an input that cannot be read at all (DPK002, still reported with the others).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import click
+
+from preprocessor.rules import Severity
+
+FORMATS = ("text", "json", "sarif")
+
+
+@click.command(short_help="Check templates offline: image IDs must be literals, associations must exist.")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option(
+    "--fail-on",
+    type=click.Choice([s.value for s in Severity]),
+    default="error",
+    show_default=True,
+    help="Exit 1 when a finding has this severity or a higher one.",
+)
+@click.option(
+    "--config",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Use this deploypkg.yaml for every template (default: the nearest one above each template).",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the report to this file instead of standard output.",
+)
+@click.pass_context
+def validate(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    output_format: str,
+    fail_on: str,
+    config: Path | None,
+    output: Path | None,
+) -> None:
+    """Check the templates in PATH… (files, or directories scanned recursively)."""
+    from preprocessor.validate.scan import scan
+
+    result = scan(list(paths), config)
+    if output_format == "json":
+        from preprocessor.validate.formats import format_json
+
+        report = format_json(result.diagnostics)
+    elif output_format == "sarif":
+        from preprocessor.validate.sarif import format_sarif
+
+        report = format_sarif(result.diagnostics)
+    else:
+        from preprocessor.validate.formats import format_text
+
+        report = format_text(result.diagnostics)
+    if output is None:
+        click.echo(report, nl=False)
+    else:
+        write_atomically(output, report)
+    threshold = Severity(fail_on).rank
+    if result.unreadable:
+        ctx.exit(2)
+    ctx.exit(1 if any(d.severity.rank >= threshold for d in result.diagnostics) else 0)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same directory, so a reader
+    never sees half a report."""
+    directory = path.resolve().parent
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,304 @@
+"""The validate rules, one small function each.
+
+Image-reference rules are tried in the order of :data:`IMAGE_RULES`; the first that fires
+reports and the rest are skipped, so a reference gets the one finding that matters most
+(a ``{{resolve:…}}`` expression is a dynamic reference, not also a non-literal). Every
+message says what is wrong; every hint says what to do.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from typing import NamedTuple
+
+from preprocessor.config import Association
+from preprocessor.model import (
+    PLACEHOLDER_TYPES,
+    ImageRef,
+    LineIndex,
+    Placeholder,
+    PropertyRole,
+    RefKind,
+    Span,
+    Template,
+)
+from preprocessor.project import Project
+from preprocessor.rules import RULES
+from preprocessor.validate.diagnostic import Diagnostic
+from providers import ImageIdClass, Provider, all_providers
+
+VALIDATE_RULE_IDS = (
+    "DPK001",
+    "DPK002",
+    "DPK003",
+    "DPK101",
+    "DPK102",
+    "DPK103",
+    "DPK104",
+    "DPK105",
+    "DPK106",
+    "DPK107",
+    "DPK201",
+    "DPK202",
+    "DPK203",
+)
+"""Every rule ``deploypkg validate`` can report."""
+
+
+class Context(NamedTuple):
+    template: Template
+    project: Project
+    provider: Provider | None
+    """The provider the reference's resource belongs to (else the template's, else the project's)."""
+
+
+def diagnostic(rule_id: str, file: str, span: Span, message: str, hint: str | None) -> Diagnostic:
+    return Diagnostic(
+        rule_id, RULES[rule_id].severity, message, file, span.line, span.column, span.end_line, span.end_column, hint
+    )
+
+
+def _at(ref: ImageRef, rule_id: str, message: str, hint: str) -> Diagnostic:
+    return diagnostic(rule_id, ref.file, ref.span, message, hint)
+
+
+def _where(ref: ImageRef) -> str:
+    return f"{ref.property} of {ref.resource} ({ref.resource_type})"
+
+
+def _associate_hint(ctx: Context, value: str) -> str:
+    config = ctx.project.config.path.name if ctx.project.config.path else "deploypkg.yaml"
+    return f"map it to a package under 'associations:' in {config} (e.g. {value}: my-image)"
+
+
+# --- image references ---------------------------------------------------------------
+
+
+def image_family(ref: ImageRef, ctx: Context) -> Diagnostic | None:
+    """DPK105: ImageFamily picks a different image per region and over time."""
+    if ref.role is not PropertyRole.IMAGE_FAMILY:
+        return None
+    return _at(
+        ref,
+        "DPK105",
+        f"{_where(ref)} selects the newest image of a family, which differs per region and over time",
+        "set ImageId to a literal custom image ID associated with a package, and drop ImageFamily",
+    )
+
+
+def dynamic_reference(ref: ImageRef, ctx: Context) -> Diagnostic | None:
+    """DPK106: ``{{resolve:…}}`` (or EC2's ``resolve:ssm:``) is resolved by the cloud at deploy time."""
+    if "{{resolve:" not in ref.value and not ref.value.startswith("resolve:ssm:"):
+        return None
+    return _at(
+        ref,
+        "DPK106",
+        f"{_where(ref)} is a dynamic reference resolved by the cloud at deploy time, never reviewed",
+        "use a literal image ID associated with a package so every region gets a known, reviewed image",
+    )
+
+
+def not_literal(ref: ImageRef, ctx: Context) -> Diagnostic | None:
+    """DPK101: only a literal image ID can be mapped per region."""
+    if ref.kind is RefKind.LITERAL:
+        return None
+    what = {
+        RefKind.REFERENCE: "a reference",
+        RefKind.FUNCTION: "a function",
+        RefKind.INTERPOLATION: "an interpolated string",
+    }[ref.kind]
+    return _at(
+        ref,
+        "DPK101",
+        f"{_where(ref)} is {what} ({_short(ref.value)}), not a literal image ID;"
+        " only literals can be mapped per region",
+        "write the source region's image ID literally and associate it with a package in deploypkg.yaml",
+    )
+
+
+def _terraform_name_prefix(ref: ImageRef, ctx: Context, found: ImageIdClass) -> bool:
+    return found is ImageIdClass.NAME_PREFIX and ctx.template.format.is_terraform
+
+
+def malformed_image_id(ref: ImageRef, ctx: Context) -> Diagnostic | None:
+    """DPK107: the literal is not an image ID of the provider."""
+    if ctx.provider is None:
+        return None
+    found = ctx.provider.classify_image(ref.value)
+    if found is not ImageIdClass.MALFORMED and not _terraform_name_prefix(ref, ctx, found):
+        return None
+    extra = " (name prefixes are resolved by ROS only, not by Terraform)" if found is ImageIdClass.NAME_PREFIX else ""
+    return _at(
+        ref,
+        "DPK107",
+        f"{_where(ref)} {ref.value!r} is not a valid {ctx.provider.name} image ID{extra}",
+        f"fix the value: {ctx.provider.image_id_help}",
+    )
+
+
+def _unassociated(ref: ImageRef, ctx: Context, wanted: ImageIdClass) -> bool:
+    return (
+        ctx.provider is not None
+        and ref.value not in ctx.project.associations
+        and ctx.provider.classify_image(ref.value) is wanted
+    )
+
+
+def custom_image_not_associated(ref: ImageRef, ctx: Context) -> Diagnostic | None:
+    """DPK102: a custom image exists in one region only."""
+    if not _unassociated(ref, ctx, ImageIdClass.CUSTOM):
+        return None
+    return _at(
+        ref,
+        "DPK102",
+        f"custom image {ref.value} in {_where(ref)} exists in one region only and no association maps it to a package",
+        _associate_hint(ctx, ref.value),
+    )
+
+
+def public_image_name(ref: ImageRef, ctx: Context) -> Diagnostic | None:
+    """DPK103: a public image's availability differs per region."""
+    if not _unassociated(ref, ctx, ImageIdClass.PUBLIC):
+        return None
+    return _at(
+        ref,
+        "DPK103",
+        f"public image {ref.value} in {_where(ref)} is not available in every region, and is retired over time",
+        "build a custom image from it, publish it as a package and associate its ID; or suppress this if you"
+        " checked the target regions",
+    )
+
+
+def image_name_prefix(ref: ImageRef, ctx: Context) -> Diagnostic | None:
+    """DPK104: a ROS name prefix resolves to a different image per region."""
+    if not _unassociated(ref, ctx, ImageIdClass.NAME_PREFIX):
+        return None
+    return _at(
+        ref,
+        "DPK104",
+        f"{_where(ref)} {ref.value!r} is an image name prefix: ROS picks the newest matching image, which differs"
+        " per region and over time",
+        "use a literal custom image ID associated with a package",
+    )
+
+
+ImageRule = Callable[[ImageRef, Context], "Diagnostic | None"]
+
+IMAGE_RULES: tuple[ImageRule, ...] = (
+    image_family,
+    dynamic_reference,
+    not_literal,
+    malformed_image_id,
+    custom_image_not_associated,
+    public_image_name,
+    image_name_prefix,
+)
+
+
+def _short(text: str, limit: int = 60) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+# --- placeholders ---------------------------------------------------------------------
+
+_PLACEHOLDER_START = re.compile(r"\{\{\s*computenest::", re.IGNORECASE)
+_WELL_FORMED = re.compile(r"\{\{\s*computenest::(file|publicfile|acrimage|helmchart)::[^\s:{}]+\s*\}\}")
+
+
+def unknown_placeholder_package(placeholder: Placeholder, ctx: Context) -> Diagnostic | None:
+    """DPK201: the placeholder names no associated package."""
+    if placeholder.placeholder_type not in PLACEHOLDER_TYPES or not placeholder.name:
+        return None
+    if placeholder.name in ctx.project.associations:
+        return None
+    config = ctx.project.config.path.name if ctx.project.config.path else "deploypkg.yaml"
+    return diagnostic(
+        "DPK201",
+        placeholder.file,
+        placeholder.span,
+        f"placeholder {placeholder.placeholder_type}::{placeholder.name} names no package: no association for"
+        f" {placeholder.name!r}",
+        f"add '{placeholder.name}: <package>' under 'associations:' in {config}, or fix the name",
+    )
+
+
+def malformed_placeholders(template: Template) -> Iterator[Diagnostic]:
+    """DPK203: ``{{ computenest::… }}`` text that is not ``{{ computenest::TYPE::NAME }}``.
+
+    Found in the text itself, so a placeholder the loader could not recognise is reported too.
+    """
+    index: LineIndex | None = None
+    for match in _PLACEHOLDER_START.finditer(template.text):
+        start = match.start()
+        close = template.text.find("}}", start)
+        newline = template.text.find("\n", start)
+        end = close + 2 if close != -1 and (newline == -1 or close < newline) else _line_end(template.text, start)
+        token = template.text[start:end]
+        if _WELL_FORMED.fullmatch(token):
+            continue
+        index = index or LineIndex(template.text)
+        yield diagnostic(
+            "DPK203",
+            template.display,
+            index.span(start, end),
+            f"malformed placeholder {_short(token.strip())}",
+            "write {{ computenest::TYPE::NAME }} with TYPE one of file, publicfile, acrimage, helmchart and a"
+            " non-empty NAME",
+        )
+
+
+def _line_end(text: str, start: int) -> int:
+    end = text.find("\n", start)
+    end = len(text) if end == -1 else end
+    return end - 1 if end > start and text[end - 1] == "\r" else end
+
+
+# --- the template as a whole ----------------------------------------------------------
+
+
+def check_template(template: Template, project: Project) -> Iterator[Diagnostic]:
+    """Every raw finding in one template (before severity overrides and suppressions)."""
+    providers = all_providers()
+    default = template.provider or project.config.provider
+    for ref in template.image_refs:
+        ctx = Context(template, project, providers.get(ref.provider or default or ""))
+        for rule in IMAGE_RULES:
+            found = rule(ref, ctx)
+            if found is not None:
+                yield found
+                break
+    ctx = Context(template, project, providers.get(default or ""))
+    for placeholder in template.placeholders:
+        found = unknown_placeholder_package(placeholder, ctx)
+        if found is not None:
+            yield found
+    yield from malformed_placeholders(template)
+
+
+def used_keys(template: Template) -> Iterator[str]:
+    """The association keys a template uses: literal image IDs and placeholder names."""
+    for ref in template.image_refs:
+        if ref.kind is RefKind.LITERAL and ref.role is PropertyRole.IMAGE_ID:
+            yield ref.value
+    for placeholder in template.placeholders:
+        yield placeholder.name
+
+
+def unused_association(association: Association, display: str) -> Diagnostic:
+    """DPK202: an association no template of the scan uses."""
+    span = Span(0, 0, association.line, association.column, association.line, association.column + len(association.key))
+    return diagnostic(
+        "DPK202",
+        display,
+        span,
+        f"association {association.key!r} -> {association.spec} is used by no template",
+        "remove it, or fix the template or key that should use it (a stale key after an image rebuild is common)",
+    )
+
+
+def unused_associations(associations: Iterable[tuple[Association, str]], used: set[str]) -> Iterator[Diagnostic]:
+    for association, display in associations:
+        if association.key not in used:
+            yield unused_association(association, display)

@@ -1,0 +1,119 @@
+"""SARIF 2.1.0 output, as GitHub code scanning reads it.
+
+Paths shown relative to the working directory become relative URIs against ``%SRCROOT%``
+(the working directory); columns count Unicode code points, as our positions do.
+``partialFingerprints`` hash the rule, the file and the text of the flagged line (not its
+number), so a finding keeps its identity when lines are inserted above it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import quote
+
+from preprocessor import __version__
+from preprocessor.rules import RULES, Severity
+from preprocessor.validate.checks import VALIDATE_RULE_IDS
+from preprocessor.validate.diagnostic import Diagnostic
+
+SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+INFORMATION_URI = "https://github.com/deploypkg/deploypkg"
+RULES_DOC_URI = INFORMATION_URI + "/blob/main/docs/rules.md"
+FINGERPRINT_KEY = "deploypkgLineHash/v1"
+
+_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+
+
+def _rule_descriptor(rule_id: str) -> dict[str, object]:
+    rule = RULES[rule_id]
+    return {
+        "id": rule.id,
+        "name": rule.name,
+        "shortDescription": {"text": rule.summary},
+        "fullDescription": {"text": rule.summary},
+        "helpUri": f"{RULES_DOC_URI}#{rule.id.lower()}",
+        "help": {
+            "text": f"{rule.summary} See docs/rules.md#{rule.id.lower()} for how to fix it; suppress one line with"
+            f" '# deploypkg: ignore={rule.id}'."
+        },
+        "defaultConfiguration": {"level": _LEVEL[rule.severity]},
+    }
+
+
+def _location(d: Diagnostic) -> dict[str, object]:
+    path = Path(d.file)
+    artifact: dict[str, object]
+    if path.is_absolute():
+        artifact = {"uri": path.as_uri()}
+    else:
+        artifact = {"uri": quote(path.as_posix()), "uriBaseId": "%SRCROOT%"}
+    region = {"startLine": d.line, "startColumn": d.column}
+    if (d.end_line, d.end_column) > (d.line, d.column):
+        region.update(endLine=d.end_line, endColumn=d.end_column)
+    return {"physicalLocation": {"artifactLocation": artifact, "region": region}}
+
+
+class _LineTexts:
+    def __init__(self) -> None:
+        self._files: dict[str, list[str]] = {}
+
+    def get(self, file: str, line: int) -> str:
+        lines = self._files.get(file)
+        if lines is None:
+            try:
+                lines = Path(file).read_text(encoding="utf-8-sig").splitlines()
+            except (OSError, UnicodeDecodeError):
+                lines = []
+            self._files[file] = lines
+        return lines[line - 1].strip() if 0 < line <= len(lines) else ""
+
+
+def to_sarif(diagnostics: Sequence[Diagnostic], cwd: Path | None = None) -> dict[str, object]:
+    rule_ids = sorted(set(VALIDATE_RULE_IDS) | {d.rule_id for d in diagnostics})
+    index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
+    texts = _LineTexts()
+    seen: dict[str, int] = {}
+    results = []
+    for d in diagnostics:
+        basis = f"{d.rule_id}\0{d.file}\0{texts.get(d.file, d.line)}"
+        occurrence = seen.get(basis, 0) + 1
+        seen[basis] = occurrence
+        digest = hashlib.sha256(basis.encode("utf-8")).hexdigest()[:32]
+        text = f"{d.message}. {d.hint}" if d.hint else d.message
+        results.append(
+            {
+                "ruleId": d.rule_id,
+                "ruleIndex": index[d.rule_id],
+                "level": _LEVEL[d.severity],
+                "message": {"text": text},
+                "locations": [_location(d)],
+                "partialFingerprints": {FINGERPRINT_KEY: f"{digest}:{occurrence}"},
+            }
+        )
+    root = (cwd or Path.cwd()).resolve().as_uri().rstrip("/") + "/"
+    return {
+        "$schema": SCHEMA_URI,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "deploypkg",
+                        "version": __version__,
+                        "informationUri": INFORMATION_URI,
+                        "rules": [_rule_descriptor(rule_id) for rule_id in rule_ids],
+                    }
+                },
+                "originalUriBaseIds": {"%SRCROOT%": {"uri": root}},
+                "columnKind": "unicodeCodePoints",
+                "results": results,
+            }
+        ],
+    }
+
+
+def format_sarif(diagnostics: Sequence[Diagnostic]) -> str:
+    return json.dumps(to_sarif(diagnostics), indent=2, ensure_ascii=False) + "\n"

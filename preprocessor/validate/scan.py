@@ -1,0 +1,113 @@
+"""Validate paths: discover templates, load each with its project, check them per project.
+
+A file that does not parse (DPK001/DPK003) or cannot be read (DPK002) becomes a diagnostic
+and the scan goes on with the others. Unused associations (DPK202) are reported only for a
+project whose whole directory the scan covered (a path given is the project's directory or
+above it), so a pre-commit run on a few files does not report every association.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+from preprocessor.config import Association
+from preprocessor.errors import InputError, TemplateParseError
+from preprocessor.model import Template
+from preprocessor.project import Project, display_path, project_for
+from preprocessor.rules import RULES
+from preprocessor.validate import finish
+from preprocessor.validate.checks import check_template, unused_associations, used_keys
+from preprocessor.validate.diagnostic import Diagnostic
+
+
+class ScanResult(NamedTuple):
+    diagnostics: list[Diagnostic]
+    files: int
+    """Templates checked (files that parsed as templates or failed to)."""
+    unreadable: bool
+    """Some input could not be read at all (DPK002): the exit code is 2."""
+
+
+class Loaded(NamedTuple):
+    project: Project
+    template: Template | None
+    failure: Diagnostic | None
+
+
+def load_all(paths: Sequence[Path], explicit_config: Path | None = None) -> Iterator[Loaded]:
+    """Each discovered file with its project, as a template or a failure diagnostic; files that
+    are not templates are skipped."""
+    from preprocessor.templates import discover, load_template
+
+    for path in discover(paths):
+        project = project_for(path, explicit_config)
+        display = display_path(path)
+        try:
+            template = load_template(path, project.table, display)
+        except TemplateParseError as error:
+            yield Loaded(project, None, _failure(error, display, error.rule or "DPK001"))
+            continue
+        except InputError as error:
+            yield Loaded(project, None, _failure(error, display, "DPK002"))
+            continue
+        if template is not None:
+            yield Loaded(project, template, None)
+
+
+def _failure(error: InputError, display: str, rule_id: str) -> Diagnostic:
+    line = error.line or 1
+    column = error.column or 1
+    return Diagnostic(rule_id, RULES[rule_id].severity, error.message, display, line, column, line, column, error.hint)
+
+
+def scan(paths: Sequence[Path], explicit_config: Path | None = None) -> ScanResult:
+    groups: dict[int, tuple[Project, list[Template], list[Diagnostic]]] = {}
+    files = 0
+    for loaded in load_all(paths, explicit_config):
+        files += 1
+        _, templates, found = groups.setdefault(id(loaded.project), (loaded.project, [], []))
+        if loaded.template is not None:
+            templates.append(loaded.template)
+            found.extend(check_template(loaded.template, loaded.project))
+        elif loaded.failure is not None:
+            found.append(loaded.failure)
+    _report_unused(groups.values(), [p.resolve() for p in paths if p.is_dir()])
+    diagnostics = [d for project, templates, found in groups.values() for d in finish(found, project, templates)]
+    diagnostics.sort(key=Diagnostic.sort_key)
+    return ScanResult(diagnostics, files, any(d.rule_id == "DPK002" for d in diagnostics))
+
+
+def _report_unused(
+    groups: Iterable[tuple[Project, list[Template], list[Diagnostic]]], scanned_dirs: list[Path]
+) -> None:
+    """Add DPK202 to the group of each covered project whose association no template used.
+
+    Several groups can share one config (templates next to different ``.computenest``
+    directories): an association counts as used when any group that has it uses its key.
+    """
+    holders: dict[tuple[str, str], tuple[Association, list[Diagnostic], Project]] = {}
+    used: set[tuple[str, str]] = set()
+    for project, templates, found in groups:
+        keys = {key for template in templates for key in used_keys(template)}
+        for association in project.associations.values():
+            ident = (association.source, association.key)
+            holders.setdefault(ident, (association, found, project))
+            if association.key in keys:
+                used.add(ident)
+    for ident, (association, found, _project) in holders.items():
+        if ident in used or not _covered(Path(association.source), scanned_dirs):
+            continue
+        found.extend(unused_associations([(association, display_path(Path(association.source)))], set()))
+
+
+def _project_dir(source: Path) -> Path:
+    """The directory a config describes: ``deploypkg.yaml``'s own, ``.computenest/``'s parent."""
+    parent = source.resolve().parent
+    return parent.parent if parent.name == ".computenest" else parent
+
+
+def _covered(source: Path, scanned_dirs: list[Path]) -> bool:
+    directory = _project_dir(source)
+    return any(directory.is_relative_to(scanned) for scanned in scanned_dirs)
