@@ -1,0 +1,337 @@
+"""``distribute``: make a version available in more regions, one worker per region.
+
+- files: ``Store.copy_object`` from the source bucket into each regional bucket (server-side on
+  S3; streamed in parts where the store cannot copy across regions); an object already there with
+  the same SHA-256 is skipped, so a rerun after a failure resumes;
+- aws machine images: EC2 CopyImage (``providers.aws_images``), then wait for ``available``;
+- alicloud machine images: recorded from ``--image REGION=ID`` (``providers.alicloud_images``);
+- container images and charts: the regional reference from a registry pattern (not verified: the
+  registry's own replication puts the image there).
+
+A region that fails is recorded as ``failed`` with its error; the others still complete. Each
+outcome is merged into the version document with If-Match (see :func:`update_version`).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple, Protocol
+
+from preprocessor import names
+from preprocessor.catalog.model import (
+    CatalogInfo,
+    Distribution,
+    DistributionStatus,
+    Package,
+    PackageType,
+    PackageVersion,
+    VersionStatus,
+)
+from preprocessor.catalog.publish import IMAGE_REF, check_image_id, registry_pattern
+from preprocessor.catalog.store import ObjectInfo, Store
+from preprocessor.catalog.writes import now, read_info, require_package, require_version, update_version
+from preprocessor.errors import CatalogError, DeploypkgError, InputError
+from providers import Provider, get_provider
+
+DEFAULT_PARALLEL = 4
+
+
+class RegionOutcome(NamedTuple):
+    region: str
+    status: DistributionStatus
+    value: str | None
+    """The regional image ID, object key or reference."""
+    skipped: bool
+    """Already there before this run (nothing copied)."""
+    error: str | None = None
+    seconds: float = 0.0
+
+
+class Reporter(Protocol):
+    def start(self, region: str, total: int | None) -> None: ...
+
+    def advance(self, region: str, amount: int) -> None: ...
+
+    def finish(self, region: str, outcome: RegionOutcome) -> None: ...
+
+
+class SilentReporter:
+    def start(self, region: str, total: int | None) -> None:
+        pass
+
+    def advance(self, region: str, amount: int) -> None:
+        pass
+
+    def finish(self, region: str, outcome: RegionOutcome) -> None:
+        pass
+
+
+class DistributeOptions(NamedTuple):
+    parallel: int = DEFAULT_PARALLEL
+    images: Mapping[str, str] = {}
+    """alicloud: region → image ID copied outside deploypkg."""
+    image_ref_pattern: str | None = None
+    """Container images / charts: ``{region}``, ``{path}`` (the source reference after its host),
+    ``{account}``; default: the provider's registry host followed by ``/{path}``."""
+    image_wait_seconds: float = 1800.0
+    image_poll_seconds: float = 5.0
+
+
+class _Job(NamedTuple):
+    store: Store
+    info: CatalogInfo
+    provider: Provider
+    package: Package
+    version: PackageVersion
+    options: DistributeOptions
+    reporter: Reporter
+    record: Callable[[Distribution], None]
+
+
+def distribute(
+    store: Store,
+    name: str,
+    version: str,
+    regions: Sequence[str],
+    options: DistributeOptions | None = None,
+    reporter: Reporter | None = None,
+) -> list[RegionOutcome]:
+    """Distribute ``name`` ``version`` to ``regions``; one outcome per region, in the given order."""
+    options = options or DistributeOptions()
+    info = read_info(store)
+    provider = get_provider(info.provider)
+    names.check("package", name)
+    names.check("version", version)
+    if not regions:
+        raise InputError("name at least one region with --region")
+    wanted = list(dict.fromkeys(names.check("region", r) for r in regions))
+    for region in wanted:
+        if not provider.is_region(region):
+            raise InputError(f"{region} is not a {provider.name} region", hint=", ".join(provider.regions))
+    if options.parallel < 1:
+        raise InputError("--parallel must be at least 1")
+    package = require_package(store, name)
+    first = require_version(store, name, version)
+    current: PackageVersion = first.value
+    if current.status is VersionStatus.REVOKED:
+        raise CatalogError(f"{name} {version} was revoked ({current.revoked_reason}); it is not distributed any more")
+    if package.type is PackageType.ECS_IMAGE and provider.name != "aws":
+        _check_recorded_images(provider, current, wanted, options.images)
+
+    lock = threading.Lock()
+    state = {"first": first}
+
+    def record(distribution: Distribution) -> None:
+        def change(document: PackageVersion) -> None:
+            if document.status is VersionStatus.REVOKED:
+                raise CatalogError(f"{name} {version} was revoked while distributing")
+            document.distributions[distribution.region] = distribution
+
+        with lock:  # one writer per process at a time; other processes are merged by If-Match
+            update_version(store, name, version, change, first=state.pop("first", None))
+
+    job = _Job(store, info, provider, package, current, options, reporter or SilentReporter(), record)
+    workers = min(options.parallel, len(wanted))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="distribute") as pool:
+        return list(pool.map(lambda region: _run_region(job, region), wanted))
+
+
+def _check_recorded_images(
+    provider: Provider, version: PackageVersion, regions: Sequence[str], images: Mapping[str, str]
+) -> None:
+    """alicloud images are recorded, never copied: every new region needs its image ID up front."""
+    from providers.alicloud_images import recorded_image
+
+    for region in regions:
+        existing = version.distributions.get(region)
+        if existing is not None and existing.status is DistributionStatus.AVAILABLE and region not in images:
+            continue
+        check_image_id(provider, region, recorded_image(region, images, version.package, version.version))
+
+
+def _run_region(job: _Job, region: str) -> RegionOutcome:
+    started = time.monotonic()
+    try:
+        outcome = _distribute_region(job, region)
+    except Exception as exc:  # one region's failure is recorded, the others go on
+        message = exc.message if isinstance(exc, DeploypkgError) else f"{type(exc).__name__}: {exc}"
+        outcome = RegionOutcome(region, DistributionStatus.FAILED, None, False, message)
+        try:
+            job.record(Distribution(region, DistributionStatus.FAILED, updated_at=now(), error=message))
+        except DeploypkgError as record_error:
+            outcome = outcome._replace(error=f"{message}; could not record it: {record_error.message}")
+    outcome = outcome._replace(seconds=time.monotonic() - started)
+    job.reporter.finish(region, outcome)
+    return outcome
+
+
+def _distribute_region(job: _Job, region: str) -> RegionOutcome:
+    kind = job.package.type
+    if kind is PackageType.FILE:
+        return _file_region(job, region)
+    if kind is PackageType.ECS_IMAGE:
+        if job.provider.name == "aws":
+            return _aws_image_region(job, region)
+        return _recorded_image_region(job, region)
+    return _reference_region(job, region)
+
+
+def _already(job: _Job, region: str) -> Distribution | None:
+    existing = job.version.distributions.get(region)
+    if existing is not None and existing.status is DistributionStatus.AVAILABLE:
+        return existing
+    return None
+
+
+_source_lock = threading.Lock()
+
+
+def _source_object(job: _Job) -> ObjectInfo:
+    source = job.version.source
+    if not (source.region and source.bucket and source.object_key):
+        raise CatalogError(f"{job.version.package} {job.version.version}: the source has no object key")
+    with _source_lock:
+        found = job.store.head_object(source.region, source.bucket, source.object_key)
+    if found is None:
+        raise CatalogError(
+            f"the source object s3://{source.bucket}/{source.object_key} ({source.region}) is missing",
+            hint="publish the file again: deploypkg catalog publish … --replace-draft",
+            rule="DPK307",
+        )
+    if source.sha256 and found.sha256 not in (None, source.sha256):
+        raise CatalogError(f"the source object s3://{source.bucket}/{source.object_key} changed (SHA-256 differs)")
+    return found
+
+
+def _file_region(job: _Job, region: str) -> RegionOutcome:
+    source = job.version.source
+    assert source.object_key is not None and source.region is not None
+    bucket = job.info.bucket(region)
+    present = job.store.head_object(region, bucket, source.object_key)
+    if present is not None and source.sha256 is not None and present.sha256 == source.sha256:
+        job.reporter.start(region, present.size)
+        job.reporter.advance(region, present.size)
+        skipped = True
+    else:
+        origin = _source_object(job)
+        job.reporter.start(region, origin.size)
+        present = job.store.copy_object(
+            origin, source.region, region, bucket, source.object_key, lambda n: job.reporter.advance(region, n)
+        )
+        if source.sha256 is not None and present.sha256 not in (None, source.sha256):
+            raise CatalogError(f"the copy in {bucket} has a different SHA-256 than the source")
+        skipped = False
+    earlier = job.version.distributions.get(region)
+    if not (skipped and earlier is not None and earlier.status is DistributionStatus.AVAILABLE):
+        job.record(
+            Distribution(
+                region,
+                DistributionStatus.AVAILABLE,
+                bucket=bucket,
+                object_key=source.object_key,
+                sha256=source.sha256,
+                size=present.size,
+                updated_at=now(),
+            )
+        )
+    return RegionOutcome(region, DistributionStatus.AVAILABLE, source.object_key, skipped)
+
+
+def _aws_image_region(job: _Job, region: str) -> RegionOutcome:
+    from providers import aws_images
+
+    job.reporter.start(region, None)
+    done = _already(job, region)
+    if done is not None:
+        return RegionOutcome(region, DistributionStatus.AVAILABLE, done.image_id, True)
+    source = job.version.source
+    if not (source.region and source.image_id):
+        raise CatalogError(f"{job.version.package} {job.version.version}: the source has no image ID")
+    earlier = job.version.distributions.get(region)
+    if earlier is not None and earlier.status is DistributionStatus.DELIVERING and earlier.image_id:
+        image_id = earlier.image_id  # a copy started by an earlier run: wait for it, do not copy again
+    else:
+        image_id = aws_images.copy_image(
+            job.version.package, job.version.version, source.region, source.image_id, region
+        )
+        job.record(Distribution(region, DistributionStatus.DELIVERING, image_id=image_id, updated_at=now()))
+    result = aws_images.wait_available(region, image_id, job.options.image_wait_seconds, job.options.image_poll_seconds)
+    if result.state == "available":
+        job.record(Distribution(region, DistributionStatus.AVAILABLE, image_id=image_id, updated_at=now()))
+        return RegionOutcome(region, DistributionStatus.AVAILABLE, image_id, False)
+    if result.state == "timeout":
+        return RegionOutcome(
+            region,
+            DistributionStatus.DELIVERING,
+            image_id,
+            False,
+            f"{image_id} is still pending; rerun distribute to wait for it",
+        )
+    raise CatalogError(f"EC2 CopyImage to {region} ended {result.state}: {result.reason or 'no reason given'}")
+
+
+def _recorded_image_region(job: _Job, region: str) -> RegionOutcome:
+    job.reporter.start(region, None)
+    image_id = job.options.images.get(region)
+    done = _already(job, region)
+    if done is not None and image_id in (None, done.image_id):
+        return RegionOutcome(region, DistributionStatus.AVAILABLE, done.image_id, True)
+    if done is not None and job.version.status is not VersionStatus.DRAFT:
+        raise CatalogError(
+            f"{region} already has {done.image_id} in published {job.version.package} {job.version.version}",
+            hint="a published version's regional images never change; publish a new version",
+        )
+    assert image_id is not None  # checked up front by _check_recorded_images
+    job.record(Distribution(region, DistributionStatus.AVAILABLE, image_id=image_id, updated_at=now()))
+    return RegionOutcome(region, DistributionStatus.AVAILABLE, image_id, False)
+
+
+def regional_reference(
+    job_provider: Provider, package: Package, source_ref: str, region: str, pattern: str | None
+) -> str:
+    """The reference of ``source_ref`` in ``region``'s registry."""
+    scheme = "oci://" if source_ref.startswith("oci://") else ""
+    bare = source_ref[len(scheme) :]
+    path = bare.split("/", 1)[1]
+    template = pattern or f"{scheme}{job_provider.registry_host}/{{path}}"
+    if "{account}" in template and not package.owner:
+        raise InputError(
+            f"the registry pattern {template!r} needs an account, and package {package.name!r} has no owner",
+            hint="give --image-ref-pattern with the account written out, or publish with --owner ACCOUNT",
+        )
+    try:
+        ref = template.format(region=region, path=path, account=package.owner or "")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise InputError(
+            f"bad --image-ref-pattern {template!r}: {exc}", hint="placeholders: {region}, {path}, {account}"
+        ) from None
+    bare_ref = ref[len("oci://") :] if ref.startswith("oci://") else ref
+    if not IMAGE_REF.fullmatch(bare_ref):
+        raise InputError(f"the pattern {template!r} gives {ref!r} in {region}, which is not a valid reference")
+    return ref
+
+
+def _reference_region(job: _Job, region: str) -> RegionOutcome:
+    job.reporter.start(region, None)
+    done = _already(job, region)
+    if done is not None:
+        return RegionOutcome(region, DistributionStatus.AVAILABLE, done.value, True)
+    source = job.version.source
+    source_ref = source.image_ref or source.chart_ref
+    if not source_ref:
+        raise CatalogError(f"{job.version.package} {job.version.version}: the source has no reference")
+    if job.options.image_ref_pattern is None and not registry_pattern(job.provider).fullmatch(source_ref):
+        raise InputError(
+            f"{source_ref!r} is not in the {job.provider.name} registry ({job.provider.registry_host})",
+            hint="give the regional references' shape with --image-ref-pattern 'host-{region}/{path}'",
+        )
+    ref = regional_reference(job.provider, job.package, source_ref, region, job.options.image_ref_pattern)
+    if job.package.type is PackageType.CONTAINER_IMAGE:
+        dist = Distribution(region, DistributionStatus.AVAILABLE, image_ref=ref, updated_at=now())
+    else:
+        dist = Distribution(region, DistributionStatus.AVAILABLE, chart_ref=ref, updated_at=now())
+    job.record(dist)
+    return RegionOutcome(region, DistributionStatus.AVAILABLE, ref, False)

@@ -1,0 +1,507 @@
+"""``deploypkg catalog …``: the provider's commands. Parses arguments, calls
+:mod:`preprocessor.catalog.operations`, prints the result; errors become exit codes in
+:func:`preprocessor.cli.main` (2 bad input, 1 conflict / refusal / failed region).
+
+The catalog is ``--catalog URL``, else the project config's ``catalog:``, else ``$DEPLOYPKG_CATALOG``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple, TypeVar
+
+import click
+
+from preprocessor.errors import InputError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class StoreSettings(NamedTuple):
+    catalog: str | None
+    config: Path | None
+    endpoint_url: str | None
+    region: str | None
+    addressing_style: str | None
+
+
+def _catalog_option(function: F) -> F:
+    return click.option(
+        "--catalog",
+        "catalog_url",
+        metavar="URL",
+        help="file://DIR or s3://BUCKET/PREFIX (default: the project config's catalog, then $DEPLOYPKG_CATALOG).",
+    )(function)
+
+
+@click.group()
+@click.option("--catalog", "catalog_url", metavar="URL", help="file://DIR or s3://BUCKET/PREFIX.")
+@click.option(
+    "--config", type=click.Path(dir_okay=False, path_type=Path), help="The project config (default: nearest)."
+)
+@click.option("--endpoint-url", metavar="URL", help="S3-compatible endpoint (default: boto3's, AWS_ENDPOINT_URL).")
+@click.option("--region", "store_region", metavar="REGION", help="Region of the catalog bucket.")
+@click.option("--addressing-style", type=click.Choice(["auto", "virtual", "path"]), help="S3 addressing style.")
+@click.pass_context
+def catalog(
+    ctx: click.Context,
+    catalog_url: str | None,
+    config: Path | None,
+    endpoint_url: str | None,
+    store_region: str | None,
+    addressing_style: str | None,
+) -> None:
+    """Publish, distribute, release and promote package versions; manage services.
+
+    Store options (--endpoint-url, --region, --addressing-style) go before the command:
+    deploypkg catalog --endpoint-url http://127.0.0.1:5000 publish …
+    """
+    ctx.obj = StoreSettings(catalog_url, config, endpoint_url, store_region, addressing_style)
+
+
+def _open(ctx: click.Context, catalog_url: str | None) -> Any:
+    """The store named by the command line, the project config or the environment."""
+    from preprocessor.catalog.store import open_store
+    from preprocessor.config import load_config
+
+    settings: StoreSettings = ctx.find_object(StoreSettings) or StoreSettings(None, None, None, None, None)
+    url = catalog_url or settings.catalog
+    if not url:
+        url = load_config(settings.config).resolve_catalog_url()
+    if not url:
+        url = os.environ.get("DEPLOYPKG_CATALOG") or None
+    if not url:
+        raise InputError(
+            "no catalog given",
+            hint="use --catalog file://DIR or s3://BUCKET/PREFIX, set catalog: in deploypkg.yaml, "
+            "or set DEPLOYPKG_CATALOG",
+        )
+    options = {
+        key: value
+        for key, value in (
+            ("endpoint_url", settings.endpoint_url),
+            ("region", settings.region),
+            ("addressing_style", settings.addressing_style),
+        )
+        if value
+    }
+    return open_store(url, **options)
+
+
+def _pairs(values: Sequence[str], option: str) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for value in values:
+        region, sep, image = value.partition("=")
+        if not sep or not region or not image:
+            raise InputError(f"{option} {value!r} is not REGION=ID", hint=f"for example {option} cn-hangzhou=m-…")
+        if region in pairs and pairs[region] != image:
+            raise InputError(f"{option} names {region} twice ({pairs[region]} and {image})")
+        pairs[region] = image
+    return pairs
+
+
+# --- init / list / show
+
+
+@catalog.command()
+@_catalog_option
+@click.option("--provider", required=True, type=click.Choice(["alicloud", "aws"]))
+@click.option("--bucket-pattern", required=True, metavar="PATTERN", help="Regional bucket names, e.g. myco-{region}.")
+@click.option("--promotion-order", metavar="CH,CH,…", help="Channel promotion order (default dev,test,prod).")
+@click.option(
+    "--create-bucket", "bucket_regions", multiple=True, metavar="REGION", help="Also create this region's bucket."
+)
+@click.pass_context
+def init(
+    ctx: click.Context,
+    catalog_url: str | None,
+    provider: str,
+    bucket_pattern: str,
+    promotion_order: str | None,
+    bucket_regions: tuple[str, ...],
+) -> None:
+    """Create an empty catalog (refused if one exists)."""
+    from preprocessor import names
+    from preprocessor.catalog import operations
+
+    store = _open(ctx, catalog_url)
+    order = [c.strip() for c in promotion_order.split(",")] if promotion_order else []
+    regions = [names.check("region", r) for r in bucket_regions]
+    info = operations.init(store, provider, bucket_pattern, order)
+    for region in regions:
+        store.create_bucket(region, info.bucket(region))
+        click.echo(f"created bucket {info.bucket(region)} ({region})")
+    click.echo(
+        f"initialised {store.url}: provider {info.provider}, buckets {info.bucket_pattern}, "
+        f"promotion {' → '.join(info.promotion_order)}"
+    )
+
+
+@catalog.command(name="list")
+@_catalog_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.pass_context
+def list_command(ctx: click.Context, catalog_url: str | None, fmt: str) -> None:
+    """List the packages, their versions and channels, and the services."""
+    from preprocessor.catalog import operations
+
+    listing = operations.list_catalog(_open(ctx, catalog_url))
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "catalog": listing.info.to_json(),
+                    "packages": [_details_json(d) for d in listing.packages],
+                    "services": [s.to_json() for s in listing.services],
+                },
+                indent=2,
+            )
+        )
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{listing.info.provider} catalog ({listing.info.bucket_pattern})")
+    for column in ("package", "type", "versions", "channels", "owner"):
+        table.add_column(column)
+    for details in listing.packages:
+        table.add_row(
+            details.package.name,
+            details.package.type.value,
+            ", ".join(f"{v.version} ({v.status.value})" for v in details.versions),
+            ", ".join(f"{c.name}→{c.version}" for c in details.channels),
+            details.package.owner or "",
+        )
+    console = Console()
+    console.print(table)
+    for svc in listing.services:
+        allowed = f", whitelist {', '.join(svc.whitelist)}" if svc.whitelist else ""
+        console.print(f"service {svc.name}: {svc.visibility.value}{allowed}; packages {', '.join(svc.packages)}")
+
+
+def _details_json(details: Any) -> dict[str, Any]:
+    return {
+        "package": details.package.to_json(),
+        "versions": [v.to_json() for v in details.versions],
+        "channels": [c.to_json() for c in details.channels],
+    }
+
+
+@catalog.command()
+@_catalog_option
+@click.argument("name")
+@click.argument("version", required=False)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.pass_context
+def show(ctx: click.Context, catalog_url: str | None, name: str, version: str | None, fmt: str) -> None:
+    """Show a package (all versions) or one version with its regional distributions."""
+    from preprocessor.catalog import operations
+
+    details = operations.describe_package(_open(ctx, catalog_url), name, version)
+    if fmt == "json":
+        data = _details_json(details)
+        click.echo(json.dumps(data["versions"][0] if version else data, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    pkg = details.package
+    console.print(f"{pkg.name}: {pkg.type.value}" + (f", owner {pkg.owner}" if pkg.owner else ""))
+    if pkg.description:
+        console.print(pkg.description)
+    for channel in details.channels:
+        console.print(f"channel {channel.name} → {channel.version}")
+    for ver in details.versions:
+        heading = f"{ver.version}: {ver.status.value}"
+        if ver.revoked_reason:
+            heading += f" ({ver.revoked_reason})"
+        table = Table(title=heading, title_justify="left")
+        for column in ("region", "status", "artifact", "sha256", "updated", "error"):
+            table.add_column(column)
+        for region, dist in sorted(ver.distributions.items()):
+            marker = " (source)" if region == ver.source.region else ""
+            table.add_row(
+                region + marker,
+                dist.status.value,
+                dist.value or "",
+                (dist.sha256 or "")[:12],
+                dist.updated_at or "",
+                dist.error or "",
+            )
+        console.print(table)
+
+
+# --- publish
+
+
+@catalog.command()
+@_catalog_option
+@click.argument("name")
+@click.argument("version")
+@click.option("--type", "kind", type=click.Choice(["ecs-image", "file", "container-image", "helm-chart"]))
+@click.option("--image", "images", multiple=True, metavar="REGION=ID", help="ecs-image: an image in a region.")
+@click.option(
+    "--from-packer", type=click.Path(dir_okay=False, path_type=Path), help="ecs-image: a Packer manifest.json."
+)
+@click.option("--packer-run-uuid", metavar="UUID", help="The Packer run to import (default: the last run).")
+@click.option("--file", "file_path", type=click.Path(dir_okay=False, path_type=Path), help="file: the file.")
+@click.option("--region", metavar="REGION", help="The source region (file: where it is uploaded).")
+@click.option("--image-ref", metavar="REF", help="container-image: the image reference.")
+@click.option("--chart", metavar="REF", help="helm-chart: the chart reference (oci://…).")
+@click.option("--owner", metavar="ACCOUNT", help="The owner account of a new package.")
+@click.option("--description", default="", help="A new package's description.")
+@click.option("--replace-draft", is_flag=True, help="Replace an existing draft (never a published version).")
+@click.pass_context
+def publish(
+    ctx: click.Context,
+    catalog_url: str | None,
+    name: str,
+    version: str,
+    kind: str | None,
+    images: tuple[str, ...],
+    from_packer: Path | None,
+    packer_run_uuid: str | None,
+    file_path: Path | None,
+    region: str | None,
+    image_ref: str | None,
+    chart: str | None,
+    owner: str | None,
+    description: str,
+    replace_draft: bool,
+) -> None:
+    """Create a draft version of a package (and the package if it is new)."""
+    from preprocessor.catalog import operations
+    from preprocessor.catalog.model import PackageType
+
+    image_map = _pairs(images, "--image")
+    if from_packer is not None:
+        from preprocessor.catalog.packer import read_manifest
+
+        if image_map:
+            raise InputError("give either --image or --from-packer, not both")
+        if kind not in (None, "ecs-image"):
+            raise InputError("--from-packer publishes an ecs-image version", hint="leave out --type or use ecs-image")
+        kind = "ecs-image"
+        imported = read_manifest(from_packer, packer_run_uuid)
+        image_map = imported.images
+        region = region or imported.source_region
+        click.echo(f"imported Packer run {imported.run_uuid}: {', '.join(f'{r}={i}' for r, i in image_map.items())}")
+    elif packer_run_uuid is not None:
+        raise InputError("--packer-run-uuid needs --from-packer")
+    if kind is None:
+        raise InputError(
+            "say what is published with --type", hint="--type ecs-image | file | container-image | helm-chart"
+        )
+    request = operations.PublishRequest(
+        package=name,
+        version=version,
+        type=PackageType(kind),
+        images=image_map,
+        region=region,
+        file=file_path,
+        image_ref=image_ref,
+        chart_ref=chart,
+        owner=owner,
+        description=description,
+        replace_draft=replace_draft,
+    )
+    result = operations.publish(_open(ctx, catalog_url), request)
+    ver = result.version
+    if result.created_package:
+        click.echo(f"created package {name} ({kind})")
+    what = "replaced draft" if result.replaced_draft else "published draft"
+    source = ver.source
+    artifact = source.image_id or source.object_key or source.image_ref or source.chart_ref
+    click.echo(f"{what} {name} {version}: source {source.region} {artifact}")
+    if source.object_key:
+        state = "uploaded" if result.uploaded else "already there, not uploaded again"
+        click.echo(f"  s3://{source.bucket}/{source.object_key} ({source.size} bytes, {state})")
+    others = [r for r in ver.distributions if r != source.region]
+    if others:
+        click.echo(f"  also available in {', '.join(others)}")
+
+
+# --- distribute
+
+
+class _PlainReporter:
+    """One line per region start and end: for logs and pipes."""
+
+    def start(self, region: str, total: int | None) -> None:
+        size = f" ({total} bytes)" if total is not None else ""
+        click.echo(f"{region}: distributing{size}", err=True)
+
+    def advance(self, region: str, amount: int) -> None:
+        pass
+
+    def finish(self, region: str, outcome: Any) -> None:
+        pass
+
+
+class _RichReporter:
+    """A rich progress bar per region (interactive terminals)."""
+
+    def __init__(self, regions: Sequence[str]) -> None:
+        from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TimeElapsedColumn(),
+            transient=False,
+        )
+        self.tasks = {region: self.progress.add_task(region, total=None, start=False) for region in regions}
+
+    def start(self, region: str, total: int | None) -> None:
+        task = self.tasks[region]
+        self.progress.update(task, total=total)
+        self.progress.start_task(task)
+
+    def advance(self, region: str, amount: int) -> None:
+        self.progress.advance(self.tasks[region], amount)
+
+    def finish(self, region: str, outcome: Any) -> None:
+        task = self.tasks[region]
+        label = f"{region} [green]{outcome.status.value}" if not outcome.error else f"{region} [red]{outcome.error}"
+        total = self.progress.tasks[task].total
+        self.progress.update(task, description=label, completed=total if total is not None else 1, total=total or 1)
+
+
+@catalog.command()
+@_catalog_option
+@click.argument("name")
+@click.argument("version")
+@click.option("--region", "regions", multiple=True, required=True, metavar="REGION", help="A region to distribute to.")
+@click.option("--parallel", default=4, show_default=True, type=click.IntRange(1, 64), help="Regions at a time.")
+@click.option("--image", "images", multiple=True, metavar="REGION=ID", help="alicloud: a copy made with CopyImage.")
+@click.option("--image-ref-pattern", metavar="PATTERN", help="Regional reference pattern: {region} {path} {account}.")
+@click.option("--wait", "wait_seconds", default=1800.0, show_default=True, help="aws: seconds to wait per AMI copy.")
+@click.pass_context
+def distribute(
+    ctx: click.Context,
+    catalog_url: str | None,
+    name: str,
+    version: str,
+    regions: tuple[str, ...],
+    parallel: int,
+    images: tuple[str, ...],
+    image_ref_pattern: str | None,
+    wait_seconds: float,
+) -> None:
+    """Copy a version to more regions; a rerun resumes (what is there is skipped)."""
+    from preprocessor.catalog import operations
+
+    store = _open(ctx, catalog_url)
+    options = operations.DistributeOptions(
+        parallel=parallel,
+        images=_pairs(images, "--image"),
+        image_ref_pattern=image_ref_pattern,
+        image_wait_seconds=wait_seconds,
+    )
+    ordered = list(dict.fromkeys(regions))
+    if sys.stderr.isatty():
+        reporter = _RichReporter(ordered)
+        with reporter.progress:
+            outcomes = operations.distribute(store, name, version, ordered, options, reporter)
+    else:
+        outcomes = operations.distribute(store, name, version, ordered, options, _PlainReporter())
+    failed = 0
+    for outcome in outcomes:
+        if outcome.error:
+            failed += 1
+            click.echo(f"{outcome.region}: {outcome.status.value}: {outcome.error}")
+        else:
+            how = "already there" if outcome.skipped else f"done in {outcome.seconds:.1f} s"
+            click.echo(f"{outcome.region}: {outcome.status.value} {outcome.value} ({how})")
+    if failed:
+        click.echo(
+            f"deploypkg: {failed} of {len(outcomes)} regions did not complete; fix the cause and rerun "
+            f"the same command (done regions are skipped)",
+            err=True,
+        )
+        ctx.exit(1)
+
+
+# --- release / revoke / promote / service
+
+
+@catalog.command()
+@_catalog_option
+@click.argument("name")
+@click.argument("version")
+@click.option("--region", "regions", multiple=True, metavar="REGION", help="Require these (default: all recorded).")
+@click.pass_context
+def release(ctx: click.Context, catalog_url: str | None, name: str, version: str, regions: tuple[str, ...]) -> None:
+    """Publish a draft: it becomes immutable and usable in every available region."""
+    from preprocessor.catalog import operations
+
+    ver = operations.release(_open(ctx, catalog_url), name, version, regions)
+    click.echo(f"released {name} {version}: available in {', '.join(ver.available_regions())}")
+
+
+@catalog.command()
+@_catalog_option
+@click.argument("name")
+@click.argument("version")
+@click.option("--reason", required=True, help="Why the version must not be used any more.")
+@click.pass_context
+def revoke(ctx: click.Context, catalog_url: str | None, name: str, version: str, reason: str) -> None:
+    """Revoke a version: render refuses it from now on."""
+    from preprocessor.catalog import operations
+
+    ver = operations.revoke(_open(ctx, catalog_url), name, version, reason)
+    click.echo(f"revoked {name} {version} at {ver.revoked_at}: {ver.revoked_reason}")
+
+
+@catalog.command()
+@_catalog_option
+@click.argument("name")
+@click.argument("version")
+@click.option("--channel", required=True, metavar="CHANNEL")
+@click.pass_context
+def promote(ctx: click.Context, catalog_url: str | None, name: str, version: str, channel: str) -> None:
+    """Point a channel at a published version, in the catalog's promotion order."""
+    from preprocessor.catalog import operations
+
+    result = operations.promote(_open(ctx, catalog_url), name, version, channel)
+    click.echo(f"{name}#{channel} → {result.version}")
+
+
+@catalog.command()
+@_catalog_option
+@click.argument("name")
+@click.option("--visibility", type=click.Choice(["public", "private"]))
+@click.option("--allow", "allow", multiple=True, metavar="ACCOUNT", help="Whitelist an account (replaces the list).")
+@click.option("--package", "packages", multiple=True, metavar="NAME", help="Associate a package (replaces the list).")
+@click.option("--owner", metavar="ACCOUNT")
+@click.pass_context
+def service(
+    ctx: click.Context,
+    catalog_url: str | None,
+    name: str,
+    visibility: str | None,
+    allow: tuple[str, ...],
+    packages: tuple[str, ...],
+    owner: str | None,
+) -> None:
+    """Create or update a service (options left out keep their values)."""
+    from preprocessor.catalog import operations
+    from preprocessor.catalog.model import Visibility
+
+    result = operations.service(
+        _open(ctx, catalog_url),
+        name,
+        Visibility(visibility) if visibility else None,
+        list(allow) if allow else None,
+        list(packages) if packages else None,
+        owner,
+    )
+    whitelist = f", whitelist {', '.join(result.whitelist)}" if result.whitelist else ""
+    click.echo(f"service {name}: {result.visibility.value}{whitelist}; packages {', '.join(result.packages) or '-'}")

@@ -1,0 +1,75 @@
+"""AWS machine images across regions: EC2 CopyImage into each region, then wait for ``available``.
+
+boto3 is imported here, never on the validate path. Endpoint and credentials follow boto3's
+usual chain (``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_EC2``, profiles, environment).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
+
+DEFAULT_WAIT_SECONDS = 1800.0
+POLL_SECONDS = 5.0
+
+
+class ImageCopy(NamedTuple):
+    region: str
+    image_id: str
+    state: str
+    """EC2 image state: ``pending``, ``available``, ``failed`` … or ``timeout`` when still pending."""
+    reason: str | None = None
+
+
+def ec2_client(region: str) -> EC2Client:
+    import boto3
+
+    return boto3.session.Session().client("ec2", region_name=region)
+
+
+def client_token(package: str, version: str, region: str) -> str:
+    """CopyImage's idempotency token: a rerun for the same version and region gets the same copy."""
+    digest = hashlib.sha256(f"{package}\0{version}\0{region}".encode()).hexdigest()
+    return f"deploypkg-{digest[:48]}"
+
+
+def copy_image(
+    package: str, version: str, source_region: str, source_image_id: str, region: str, description: str = ""
+) -> str:
+    """Start EC2 CopyImage of the source AMI into ``region``; return the new AMI ID."""
+    response = ec2_client(region).copy_image(
+        SourceRegion=source_region,
+        SourceImageId=source_image_id,
+        Name=f"{package}-{version}",
+        Description=(description or f"deploypkg {package} {version} from {source_region}")[:255],
+        ClientToken=client_token(package, version, region),
+    )
+    return response["ImageId"]
+
+
+def image_state(region: str, image_id: str) -> tuple[str, str | None]:
+    """The AMI's state and state reason in ``region`` (``missing`` if EC2 does not know it)."""
+    images = ec2_client(region).describe_images(ImageIds=[image_id]).get("Images", [])
+    if not images:
+        return "missing", f"{image_id} does not exist in {region}"
+    image = images[0]
+    reason = image.get("StateReason", {}).get("Message")
+    return str(image.get("State", "unknown")), reason
+
+
+def wait_available(
+    region: str, image_id: str, timeout: float = DEFAULT_WAIT_SECONDS, poll: float = POLL_SECONDS
+) -> ImageCopy:
+    """Poll until the copy is ``available`` or has failed, at most ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        state, reason = image_state(region, image_id)
+        if state != "pending":
+            return ImageCopy(region, image_id, state, reason)
+        if time.monotonic() >= deadline:
+            return ImageCopy(region, image_id, "timeout", f"still pending after {timeout:.0f} s")
+        time.sleep(min(poll, max(0.0, deadline - time.monotonic())))
