@@ -1,0 +1,102 @@
+"""``deploypkg plan [DIR] --region R … [-- TERRAFORM_ARGS…]``."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import click
+
+from preprocessor.terraform import PlanOptions, PlanReport
+from preprocessor.terraform import plan as run_plan
+from preprocessor.terraform.output import PrefixedOutput
+
+_TERRAFORM_ARGS = "terraform_args"
+
+
+class _PlanCommand(click.Command):
+    """Everything after the first ``--`` goes to ``terraform plan`` untouched (click would
+    otherwise take the first of those arguments as DIR)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if "--" in args:
+            cut = args.index("--")
+            ctx.meta[_TERRAFORM_ARGS] = tuple(args[cut + 1 :])
+            args = args[:cut]
+        return super().parse_args(ctx, args)
+
+
+def _terminated(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _summary(report: PlanReport) -> None:
+    for result in report.results:
+        click.echo(
+            f"deploypkg: plan {result.region}: {result.describe()} "
+            f"(init {result.init_seconds:.1f}s, plan {result.plan_seconds:.1f}s) "
+            f"in {report.work_root / result.region}",
+            err=True,
+        )
+    click.echo(f"deploypkg: plan exit code {report.exit_code} (1 beats 2 beats 0 across regions)", err=True)
+
+
+@click.command(
+    cls=_PlanCommand,
+    epilog="Arguments after -- go to terraform plan in every region (e.g. -- -out=plan.tfplan -detailed-exitcode).",
+)
+@click.argument("directory", required=False, default=".", type=click.Path(path_type=Path, file_okay=False))
+@click.option("-r", "--region", "regions", multiple=True, metavar="REGION", help="Region to plan (repeatable).")
+@click.option("--all-regions", is_flag=True, help="Every region where all referenced packages are available.")
+@click.option("--account", metavar="ID", help="Apply the catalog's access rules for this account.")
+@click.option("--config", type=click.Path(path_type=Path, dir_okay=False), help="Use this deploypkg.yaml.")
+@click.option(
+    "--work-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Parent of the region work directories [default: DIR/.deploypkg/plan].",
+)
+@click.option("--parallel", type=click.IntRange(min=1), default=1, show_default=True, help="Regions planned at once.")
+@click.option("--terraform", "terraform", metavar="PATH", help="The terraform binary [default: $TERRAFORM, or PATH].")
+@click.pass_context
+def plan(
+    ctx: click.Context,
+    directory: Path,
+    regions: tuple[str, ...],
+    all_regions: bool,
+    account: str | None,
+    config: Path | None,
+    work_dir: Path | None,
+    parallel: int,
+    terraform: str | None,
+) -> None:
+    """Render the Terraform module at DIR per region and run terraform init and plan in each.
+
+    Output is streamed prefixed with the region. Exit code: with -detailed-exitcode, 0 no
+    changes, 2 changes in some region, 1 a failure in any region (1 beats 2 beats 0);
+    errors before terraform runs (bad input, render refusals) keep deploypkg's codes.
+    """
+    options = PlanOptions(
+        regions=regions,
+        all_regions=all_regions,
+        account=account,
+        config=config,
+        work_dir=work_dir,
+        parallel=parallel,
+        terraform=terraform,
+        terraform_args=ctx.meta.get(_TERRAFORM_ARGS, ()),
+    )
+    previous: Any = None
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    if in_main_thread:
+        previous = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        report = run_plan(directory, options, PrefixedOutput(sys.stdout, sys.stderr))
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
+    _summary(report)
+    ctx.exit(report.exit_code)

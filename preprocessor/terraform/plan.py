@@ -1,0 +1,131 @@
+"""``deploypkg plan``: render a Terraform module per region into work directories and run
+``terraform init`` + ``terraform plan`` in each.
+
+Order: find terraform (fail fast, before any rendering), render every region into a scratch
+directory with :func:`preprocessor.render.render_to_directory` (all regions or none), mirror
+each region's tree into its work directory (keeping ``.terraform/``), then run the regions.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import NamedTuple
+
+from preprocessor.errors import InputError
+from preprocessor.terraform.arguments import check_plan_arguments
+from preprocessor.terraform.binary import find_terraform, terraform_environment
+from preprocessor.terraform.output import PrefixedOutput
+from preprocessor.terraform.runner import RegionResult, RegionRun, aggregate_exit_codes, run_regions
+from preprocessor.terraform.workdir import sync_tree
+
+DEFAULT_WORK_DIR = Path(".deploypkg") / "plan"
+MANIFEST_NAME = "manifest.json"
+
+
+class PlanOptions(NamedTuple):
+    regions: tuple[str, ...] = ()
+    all_regions: bool = False
+    account: str | None = None
+    config: Path | None = None
+    work_dir: Path | None = None
+    """Parent of the region work directories; default ``<module>/.deploypkg/plan``."""
+    parallel: int = 1
+    terraform: str | None = None
+    """The binary (``--terraform``); else ``$TERRAFORM``, else ``terraform`` on PATH."""
+    terraform_args: tuple[str, ...] = ()
+    """Passed through to ``terraform plan``."""
+
+
+class PlanReport(NamedTuple):
+    work_root: Path
+    results: list[RegionResult]
+    render_seconds: float
+    plugin_cache: Path | None
+
+    @property
+    def exit_code(self) -> int:
+        return aggregate_exit_codes(result.exit_code for result in self.results)
+
+
+def work_root_for(module_dir: Path, work_dir: Path | None) -> Path:
+    return (work_dir if work_dir is not None else module_dir / DEFAULT_WORK_DIR).resolve()
+
+
+def check_module_dir(module_dir: Path) -> None:
+    if not module_dir.is_dir():
+        raise InputError(f"{module_dir} is not a directory", hint="give the directory of a Terraform root module")
+    if not any(module_dir.glob("*.tf")) and not any(module_dir.glob("*.tf.json")):
+        raise InputError(
+            f"{module_dir} contains no .tf or .tf.json file",
+            hint="give the directory of a Terraform root module (where you would run terraform plan)",
+        )
+
+
+def _prepare_work_root(work_root: Path, default_location: bool) -> None:
+    work_root.mkdir(parents=True, exist_ok=True)
+    if default_location:
+        # Keep the scratch tree out of version control without touching the user's .gitignore.
+        ignore = work_root.parent / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text("# created by deploypkg plan: work directories, never committed\n*\n")
+
+
+def render_work_dirs(module_dir: Path, work_root: Path, options: PlanOptions, output: PrefixedOutput) -> list[str]:
+    """Render the module for every region into scratch space, then mirror each region into
+    ``work_root/<region>``. Work directories are touched only when every region rendered."""
+    from preprocessor.render import RenderOptions, render_to_directory
+
+    scratch = Path(tempfile.mkdtemp(prefix=".render-", dir=work_root))
+    try:
+        rendered = scratch / "out"
+        report = render_to_directory(
+            [module_dir],
+            list(options.regions),
+            rendered,
+            RenderOptions(account=options.account, config=options.config, all_regions=options.all_regions),
+        )
+        for warning in report.warnings:
+            output.message(f"warning: {warning.render()}")
+        for region, reason in report.excluded.items():
+            output.message(f"region {region} left out: {reason}")
+        for region in report.regions:
+            sync_tree(rendered / region, work_root / region)
+        if (rendered / MANIFEST_NAME).is_file():
+            shutil.copy2(rendered / MANIFEST_NAME, work_root / MANIFEST_NAME)
+        output.message(
+            f"rendered {len(report.regions)} region(s), {report.substitutions} substitution(s), into {work_root}"
+        )
+        return list(report.regions)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def plan(
+    module_dir: Path, options: PlanOptions, output: PrefixedOutput, environ: Mapping[str, str] | None = None
+) -> PlanReport:
+    environ = os.environ if environ is None else environ
+    terraform = find_terraform(options.terraform, environ)
+    if options.parallel < 1:
+        raise InputError(f"--parallel must be at least 1, not {options.parallel}")
+    if options.regions and options.all_regions:
+        raise InputError("give either --region or --all-regions, not both")
+    if not options.regions and not options.all_regions:
+        raise InputError("no region given", hint="name regions with --region R (repeatable) or use --all-regions")
+    check_module_dir(module_dir)
+    check_plan_arguments(options.terraform_args, 2 if options.all_regions else len(options.regions))
+    env, cache = terraform_environment(environ)
+    work_root = work_root_for(module_dir, options.work_dir)
+    _prepare_work_root(work_root, options.work_dir is None)
+
+    started = time.monotonic()
+    regions = render_work_dirs(module_dir, work_root, options, output)
+    render_seconds = time.monotonic() - started
+
+    runs = [RegionRun(region, work_root / region) for region in regions]
+    results = run_regions(runs, terraform, options.terraform_args, env, output, options.parallel)
+    return PlanReport(work_root, results, render_seconds, cache)
