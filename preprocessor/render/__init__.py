@@ -1,0 +1,31 @@
+"""Render: each region's copy of the templates, by splicing the spans the loaders recorded.
+
+``render_to_directory(paths, regions, out_dir, options)`` is the one entry point (used by
+``deploypkg render`` and the ``plan`` wrapper); see :mod:`preprocessor.render.engine`.
+"""
+
+from __future__ import annotations
+
+from preprocessor.render.engine import (
+    RenderOptions,
+    RenderReport,
+    RenderWarning,
+    ValidationRefused,
+    input_root,
+    render_to_directory,
+)
+from preprocessor.render.presign import DEFAULT_EXPIRES, MAX_EXPIRES, parse_expires
+from preprocessor.render.resolve import Artifact
+
+__all__ = [
+    "DEFAULT_EXPIRES",
+    "MAX_EXPIRES",
+    "Artifact",
+    "RenderOptions",
+    "RenderReport",
+    "RenderWarning",
+    "ValidationRefused",
+    "input_root",
+    "parse_expires",
+    "render_to_directory",
+]

@@ -1,0 +1,157 @@
+"""``deploypkg render``: each region's templates, artifacts and a manifest, written atomically.
+
+Exit codes: 0 rendered; 1 validation errors or an access/availability refusal; 2 bad input.
+Presigned URLs are written to the output files only, never to the terminal.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from preprocessor.errors import DeploypkgError
+
+FORMATS = ("text", "json")
+
+
+@click.command(short_help="Write each region's templates, with image IDs and artifact URLs for that region.")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--region", "regions", multiple=True, metavar="REGION", help="A region to render (repeatable).")
+@click.option("--all-regions", is_flag=True, help="Every configured region where all referenced packages are usable.")
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output directory: DIR/<region>/…, replaced as a whole when everything succeeded.",
+)
+@click.option("--account", help="Apply the catalog's access rules for this account (default: config `account`).")
+@click.option(
+    "--expires", default="1h", show_default=True, help="Presigned URL lifetime: seconds, or 15m, 1h, 7d (max 7d)."
+)
+@click.option(
+    "--endpoint",
+    type=click.Choice(["public", "internal"]),
+    default="public",
+    show_default=True,
+    help="Sign URLs for the public or the in-region (internal) object-store endpoint.",
+)
+@click.option(
+    "--config",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Use this deploypkg.yaml for every template (default: the nearest one above each template).",
+)
+@click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True)
+def render(
+    paths: tuple[Path, ...],
+    regions: tuple[str, ...],
+    all_regions: bool,
+    out_dir: Path,
+    account: str | None,
+    expires: str,
+    endpoint: str,
+    config: Path | None,
+    output_format: str,
+) -> None:
+    """Render the templates in PATH… for each region into --out DIR."""
+    from preprocessor.render import RenderOptions, ValidationRefused, parse_expires, render_to_directory
+
+    options = RenderOptions(
+        account=account,
+        expires=parse_expires(expires),
+        endpoint="internal" if endpoint == "internal" else "public",
+        config=config,
+        all_regions=all_regions,
+    )
+    try:
+        report = render_to_directory(list(paths), list(regions), out_dir, options)
+    except ValidationRefused as refused:
+        if output_format == "json":
+            click.echo(json.dumps(_refusal_json(refused), indent=2, sort_keys=True))
+        else:
+            for diagnostic in refused.diagnostics:
+                click.echo(
+                    f"{diagnostic.file}:{diagnostic.line}:{diagnostic.column}: "
+                    f"{diagnostic.severity.value} {diagnostic.rule_id} {diagnostic.message}",
+                    err=True,
+                )
+        raise
+    except DeploypkgError as error:
+        if output_format == "json":
+            click.echo(json.dumps({"rendered": False, "error": _error_json(error)}, indent=2, sort_keys=True))
+        raise
+    if output_format == "json":
+        click.echo(json.dumps(_report_json(report), indent=2, sort_keys=True))
+        return
+    for warning in report.warnings:
+        click.echo(f"warning: {warning.render()}", err=True)
+    for region, reason in sorted(report.excluded.items()):
+        click.echo(f"excluded {region}: {reason}", err=True)
+    for region in report.regions:
+        artifacts = report.artifacts[region]
+        click.echo(f"{region}: {len(report.files[region])} file(s), {len(artifacts)} artifact(s) → {out_dir / region}")
+        for artifact in artifacts:
+            shown = "presigned URL" if artifact.expires_at else artifact.value
+            expiry = f" (expires {artifact.expires_at})" if artifact.expires_at else ""
+            click.echo(f"  {artifact.kind:<10} {artifact.package}@{artifact.version}: {shown}{expiry}")
+    click.echo(f"{report.substitutions} substitution(s); manifest: {out_dir / 'manifest.json'}")
+
+
+def _error_json(error: DeploypkgError) -> dict[str, Any]:
+    return {
+        key: value
+        for key, value in {
+            "rule": error.rule,
+            "message": error.message,
+            "file": error.file,
+            "line": error.line,
+            "column": error.column,
+            "hint": error.hint,
+        }.items()
+        if value is not None
+    }
+
+
+def _refusal_json(refused: Any) -> dict[str, Any]:
+    return {
+        "rendered": False,
+        "error": _error_json(refused),
+        "diagnostics": [
+            {
+                "rule": d.rule_id,
+                "severity": d.severity.value,
+                "message": d.message,
+                "file": d.file,
+                "line": d.line,
+                "column": d.column,
+            }
+            for d in refused.diagnostics
+        ],
+    }
+
+
+def _report_json(report: Any) -> dict[str, Any]:
+    return {
+        "rendered": True,
+        "out": str(report.out_dir),
+        "regions": list(report.regions),
+        "excluded_regions": report.excluded,
+        "files": {region: list(files) for region, files in report.files.items()},
+        "substitutions": report.substitutions,
+        "artifacts": {
+            region: [_shown(artifact.to_json()) for artifact in artifacts]
+            for region, artifacts in report.artifacts.items()
+        },
+        "warnings": [warning._asdict() for warning in report.warnings],
+    }
+
+
+def _shown(artifact: dict[str, Any]) -> dict[str, Any]:
+    """A presigned URL carries a signature and the access key ID: it goes to artifacts.json only."""
+    if "expires_at" in artifact:
+        artifact = {key: value for key, value in artifact.items() if key != "url"}
+        artifact["url_in"] = f"{artifact['region']}/artifacts.json"
+    return artifact

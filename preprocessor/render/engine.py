@@ -1,0 +1,495 @@
+"""``render_to_directory``: each region's copy of the templates, spliced, checked and written
+atomically with its artifacts and a manifest.
+
+Steps, one direction: discover and load → validate (refuse on errors) → resolve every
+associated reference per region (cached, access-checked) → splice, re-parse, check → stage
+everything in a temporary directory → move it into place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from preprocessor.catalog.store import Endpoint
+from preprocessor.errors import DeploypkgError, InputError
+from preprocessor.model import ImageRef, Placeholder, RefKind, Span, Template
+from preprocessor.names import PackageSpec, check, parse_package_spec
+from preprocessor.render.jinja import JINJA_SUFFIX, render_jinja
+from preprocessor.render.output import MANIFEST_NAME, StagedDirectory, check_out_dir, json_bytes
+from preprocessor.render.presign import DEFAULT_EXPIRES, credentials_expiry, utc_text
+from preprocessor.render.resolve import REGION_RULES, Artifact, ArtifactResolver
+from preprocessor.render.splice import Substitution, check_value, splice, verify_rendered
+from preprocessor.rules import Severity
+
+if TYPE_CHECKING:
+    from preprocessor.project import Project
+    from preprocessor.validate.diagnostic import Diagnostic
+
+ARTIFACTS_NAME = "artifacts.json"
+MANIFEST_FORMAT = 1
+
+
+class RenderOptions(NamedTuple):
+    account: str | None = None
+    """Whose access rules apply; default: the project config's ``account``."""
+    expires: int = DEFAULT_EXPIRES
+    endpoint: Endpoint = "public"
+    config: Path | None = None
+    all_regions: bool = False
+
+
+class RenderWarning(NamedTuple):
+    rule: str
+    message: str
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+
+    def render(self) -> str:
+        where = ":".join(str(part) for part in (self.file, self.line, self.column) if part is not None)
+        return f"{where}: {self.rule} {self.message}" if where else f"{self.rule} {self.message}"
+
+
+class RenderReport(NamedTuple):
+    out_dir: Path
+    regions: tuple[str, ...]
+    excluded: dict[str, str]
+    """Region → why it was left out (``--all-regions``)."""
+    files: dict[str, tuple[str, ...]]
+    """Region → output paths (relative to the region directory)."""
+    substitutions: int
+    artifacts: dict[str, tuple[Artifact, ...]]
+    warnings: tuple[RenderWarning, ...]
+
+
+class ValidationRefused(DeploypkgError):
+    """Validation found errors: render never guesses, so it writes nothing."""
+
+    exit_code = 1
+
+    def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
+        errors = sum(1 for d in diagnostics if d.severity is Severity.ERROR)
+        super().__init__(
+            f"validation found {errors} error(s); nothing was rendered",
+            hint="fix them (see `deploypkg validate`) and render again",
+        )
+        self.diagnostics = list(diagnostics)
+
+
+@dataclass
+class _Source:
+    path: Path
+    relative: PurePosixPath
+    project: Project
+    template: Template | None = None
+    """A loaded template (not for ``.j2`` files)."""
+
+    @property
+    def is_jinja(self) -> bool:
+        return self.path.name.endswith(JINJA_SUFFIX)
+
+    @property
+    def output(self) -> PurePosixPath:
+        if self.is_jinja:
+            return self.relative.with_name(self.relative.name[: -len(JINJA_SUFFIX)])
+        return self.relative
+
+
+class _Use(NamedTuple):
+    """One reference to substitute: where, what kind, which package."""
+
+    span: Span
+    old: str
+    kind: str
+    spec: PackageSpec
+    resource: str | None
+    property: str | None
+
+
+@dataclass
+class _Region:
+    name: str
+    files: dict[PurePosixPath, bytes] = field(default_factory=dict)
+    copies: dict[PurePosixPath, Path] = field(default_factory=dict)
+    substitutions: list[dict[str, Any]] = field(default_factory=list)
+    artifacts: dict[tuple[str, str, str], Artifact] = field(default_factory=dict)
+
+
+def input_root(paths: Sequence[Path]) -> Path:
+    """The directory output paths are relative to: the common directory of the inputs."""
+    directories = [p.resolve() if p.resolve().is_dir() else p.resolve().parent for p in paths]
+    root = directories[0]
+    for directory in directories[1:]:
+        while root != directory and root not in directory.parents:
+            root = root.parent
+    return root
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _uses(template: Template, project: Project) -> list[_Use]:
+    uses: list[_Use] = []
+    for ref in template.image_refs:
+        association = project.associations.get(ref.value) if ref.kind is RefKind.LITERAL else None
+        if association is not None:
+            uses.append(_use(template, ref, "image", association.spec))
+    for placeholder in template.placeholders:
+        association = project.associations.get(placeholder.name)
+        if association is None:
+            raise InputError(
+                f"the placeholder {placeholder.placeholder_type}::{placeholder.name} names no associated package",
+                file=template.display,
+                line=placeholder.span.line,
+                column=placeholder.span.column,
+                rule="DPK201",
+                hint=f"add `{placeholder.name}: PACKAGE` under associations in deploypkg.yaml",
+            )
+        uses.append(_use(template, placeholder, placeholder.placeholder_type, association.spec))
+    return uses
+
+
+def _use(template: Template, ref: ImageRef | Placeholder, kind: str, spec: PackageSpec) -> _Use:
+    span = ref.span
+    resource = ref.resource
+    prop = ref.property
+    return _Use(span, template.text[span.start : span.end], kind, spec, resource, prop)
+
+
+class _Renderer:
+    def __init__(self, sources: list[_Source], options: RenderOptions) -> None:
+        self.sources = sources
+        self.options = options
+        self.signed_at = datetime.now(timezone.utc).replace(microsecond=0)
+        self._resolvers: dict[tuple[str, str | None], ArtifactResolver] = {}
+        self._uses: dict[int, list[_Use]] = {
+            id(source): _uses(source.template, source.project) for source in sources if source.template is not None
+        }
+
+    def resolver(self, project: Project) -> ArtifactResolver:
+        url = project.config.resolve_catalog_url()
+        if not url:
+            raise InputError(
+                "no catalog configured",
+                file=str(project.config.path) if project.config.path else None,
+                hint="set `catalog: file://DIR` or `catalog: s3://BUCKET/PREFIX` in deploypkg.yaml",
+            )
+        account = self.options.account or project.config.account
+        key = (url, account)
+        found = self._resolvers.get(key)
+        if found is None:
+            from preprocessor.catalog.catalog import Catalog
+            from preprocessor.catalog.store import open_store
+
+            store = open_store(url)
+            found = ArtifactResolver(
+                catalog=Catalog(store),
+                store=store,
+                account=account,
+                expires=self.options.expires,
+                endpoint=self.options.endpoint,
+                signed_at=self.signed_at,
+                credentials_expire_at=_store_credentials_expiry(store),
+            )
+            self._resolvers[key] = found
+        return found
+
+    def candidate_regions(self) -> list[str]:
+        """``--all-regions``: the configured regions, else every region a used package has a copy in."""
+        configured = sorted({region for source in self.sources for region in source.project.config.regions})
+        if configured:
+            return configured
+        regions: set[str] = set()
+        for source in self.sources:
+            for use in self._uses.get(id(source), ()):
+                resolved = self.resolver(source.project).resolve(use.spec)
+                regions.update(resolved.version.distributions)
+        if not regions:
+            raise InputError(
+                "--all-regions found no region: no `regions` in the config and no package distributions",
+                hint="list regions in deploypkg.yaml or pass --region",
+            )
+        return sorted(regions)
+
+    def render_region(self, region: str) -> _Region:
+        result = _Region(region)
+        for source in self.sources:
+            if source.is_jinja:
+                self._render_jinja(source, result)
+            elif source.template is None:
+                result.copies[source.relative] = source.path
+            else:
+                uses = self._uses[id(source)]
+                result.files[source.output] = self._splice(source, source.template, uses, result)
+        return result
+
+    def _splice(self, source: _Source, template: Template, uses: list[_Use], result: _Region) -> bytes:
+        from preprocessor.templates import load_text
+
+        if not uses:
+            return template.encoded()
+        resolver = self.resolver(source.project)
+        substitutions: list[Substitution] = []
+        for use in uses:
+            artifact = resolver.artifact(use.spec, use.kind, result.name)
+            check_value(artifact.value, template.display, use.span, f"{artifact.package}@{artifact.version}")
+            substitutions.append(Substitution(use.span, use.old, artifact.value, use.kind))
+            result.artifacts[(artifact.package, artifact.version, artifact.kind)] = artifact
+            result.substitutions.append(
+                {
+                    "file": source.output.as_posix(),
+                    "line": use.span.line,
+                    "column": use.span.column,
+                    "end_line": use.span.end_line,
+                    "end_column": use.span.end_column,
+                    "kind": use.kind,
+                    "resource": use.resource,
+                    "property": use.property,
+                    "old": use.old,
+                    "new": artifact.value,
+                    "package": f"{artifact.package}@{artifact.version}",
+                    "channel": artifact.channel,
+                }
+            )
+        text = splice(template.text, substitutions)
+        reparsed = load_text(text, template.path, source.project.table, template.display, template.bom)
+        verify_rendered(template, reparsed, substitutions, template.display)
+        return template.encoded(text)
+
+    def _render_jinja(self, source: _Source, result: _Region) -> None:
+        from preprocessor.templates import load_text
+
+        raw = _read(source.path)
+        bom = raw.startswith(b"\xef\xbb\xbf")
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            raise InputError(
+                f"not UTF-8: {error.reason} at byte {error.start}", file=_display(source.path), rule="DPK002"
+            ) from None
+        project = source.project
+        resolver = self.resolver(project)
+        display = _display(source.path)
+        region = result.name
+
+        def artifact(name: str, kind: str) -> Artifact:
+            association = project.associations.get(name)
+            spec = association.spec if association is not None else parse_package_spec(name)
+            found = resolver.artifact(spec, kind, region)
+            result.artifacts[(found.package, found.version, found.kind)] = found
+            result.substitutions.append(
+                {
+                    "file": source.output.as_posix(),
+                    "kind": f"jinja:{kind}",
+                    "name": name,
+                    "new": found.value,
+                    "package": f"{found.package}@{found.version}",
+                    "channel": found.channel,
+                }
+            )
+            return found
+
+        def package(name: str) -> dict[str, Any]:
+            association = project.associations.get(name)
+            spec = association.spec if association is not None else parse_package_spec(name)
+            resolved = resolver.check_usable(spec, region)
+            return {
+                "name": resolved.package.name,
+                "type": resolved.package.type.value,
+                "version": resolved.version.version,
+                "channel": resolved.channel,
+            }
+
+        rendered = render_jinja(
+            text,
+            display,
+            region=region,
+            image=lambda name: artifact(name, "image").value,
+            artifact_url=lambda name: artifact(name, "file").value,
+            package=package,
+        )
+        output_path = source.path.with_name(source.path.name[: -len(JINJA_SUFFIX)])
+        template = load_text(rendered, output_path, project.table, f"{display} ({region})", bom)
+        if template is None:
+            result.files[source.output] = (b"\xef\xbb\xbf" if bom else b"") + rendered.encode("utf-8")
+            return
+        _refuse_on_errors(_validate([template], project))
+        result.files[source.output] = self._splice(source, template, _uses(template, project), result)
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise InputError(f"cannot read: {error.strerror}", file=_display(path), rule="DPK002") from None
+
+
+def _store_credentials_expiry(store: Any) -> datetime | None:
+    """When the store's signing credentials expire (assumed roles, session tokens), if they do."""
+    get = getattr(store, "credentials", None)
+    if get is None:
+        return None
+    return credentials_expiry(get() if callable(get) else get)
+
+
+def _validate(templates: list[Template], project: Project) -> list[Diagnostic]:
+    from preprocessor.validate import validate_templates
+
+    return list(validate_templates(templates, project))
+
+
+def _refuse_on_errors(diagnostics: list[Diagnostic]) -> None:
+    if any(d.severity is Severity.ERROR for d in diagnostics):
+        raise ValidationRefused(sorted(diagnostics, key=lambda d: d.sort_key()))
+
+
+def _load_sources(paths: Sequence[Path], root: Path, out: Path, options: RenderOptions) -> list[_Source]:
+    from preprocessor.project import project_for
+    from preprocessor.templates import discover, iter_files, load_template
+
+    def outside_out(path: Path) -> bool:
+        resolved = path.resolve()
+        return resolved != out and out not in resolved.parents
+
+    candidates = {p.resolve() for p in discover(list(paths)) if outside_out(p)}
+    sources: list[_Source] = []
+    for path in sorted({p.resolve() for p in iter_files(list(paths)) if outside_out(p)} | candidates):
+        relative = PurePosixPath(path.relative_to(root).as_posix())
+        project = project_for(path, options.config)
+        source = _Source(path, relative, project)
+        if path in candidates and not source.is_jinja:
+            source.template = load_template(path, project.table)
+        sources.append(source)
+    return sources
+
+
+def _warnings_of(diagnostics: list[Diagnostic]) -> list[RenderWarning]:
+    return [
+        RenderWarning(d.rule_id, d.message, d.file, d.line, d.column)
+        for d in sorted(diagnostics, key=lambda d: d.sort_key())
+        if d.severity is not Severity.ERROR
+    ]
+
+
+def render_to_directory(
+    paths: Sequence[Path | str], regions: Sequence[str], out_dir: Path | str, options: RenderOptions
+) -> RenderReport:
+    """Render ``paths`` for each region into ``out_dir/<region>/…``; atomic: on any error
+    ``out_dir`` is exactly as it was."""
+    inputs = [Path(p) for p in paths]
+    if not inputs:
+        raise InputError("no input paths given", hint="pass the templates or directories to render")
+    for path in inputs:
+        if not path.exists():
+            raise InputError(f"{path} does not exist", file=str(path))
+    if options.all_regions and regions:
+        raise InputError("give either --region or --all-regions, not both")
+    if not options.all_regions and not regions:
+        raise InputError("no region given", hint="pass --region R (repeatable) or --all-regions")
+    wanted = list(dict.fromkeys(check("region", region) for region in regions))
+    if options.account is not None:
+        check("account", options.account)
+    target = Path(out_dir)
+    out = check_out_dir(target, inputs)
+    root = input_root(inputs)
+    sources = _load_sources(inputs, root, out, options)
+
+    diagnostics: list[Diagnostic] = []
+    by_project: dict[int, tuple[Project, list[Template]]] = {}
+    for source in sources:
+        if source.template is not None:
+            by_project.setdefault(id(source.project), (source.project, []))[1].append(source.template)
+    for project, templates in by_project.values():
+        diagnostics.extend(_validate(templates, project))
+    _refuse_on_errors(diagnostics)
+    warnings = _warnings_of(diagnostics)
+
+    renderer = _Renderer(sources, options)
+    excluded: dict[str, str] = {}
+    rendered: list[_Region] = []
+    for region in renderer.candidate_regions() if options.all_regions else wanted:
+        try:
+            rendered.append(renderer.render_region(region))
+        except DeploypkgError as error:
+            if not options.all_regions or error.rule not in REGION_RULES:
+                raise
+            excluded[region] = error.render()
+    if not rendered:
+        from preprocessor.errors import PolicyError
+
+        reasons = "; ".join(f"{region}: {reason}" for region, reason in excluded.items())
+        raise PolicyError(f"no region can use every referenced package ({reasons})", rule="DPK301")
+
+    for resolver in renderer._resolvers.values():
+        if resolver.cut_short and resolver.credentials_expire_at is not None:
+            warnings.append(
+                RenderWarning(
+                    "DPK309",
+                    f"the signing credentials expire at {utc_text(resolver.credentials_expire_at)}, before the "
+                    f"requested {options.expires} s: presigned URLs from {resolver.store.url} die then",
+                )
+            )
+    manifest = _manifest(renderer, rendered, excluded, options)
+    with StagedDirectory(target) as staged:
+        for done in rendered:
+            for relative, data in done.files.items():
+                staged.write_bytes(PurePosixPath(done.name) / relative, data)
+            for relative, source_path in done.copies.items():
+                staged.copy_file(source_path, PurePosixPath(done.name) / relative)
+            staged.write_bytes(PurePosixPath(done.name) / ARTIFACTS_NAME, json_bytes(_artifacts_document(done)))
+        staged.write_bytes(MANIFEST_NAME, json_bytes(manifest))
+        staged.commit()
+    return RenderReport(
+        out_dir=target,
+        regions=tuple(region.name for region in rendered),
+        excluded=excluded,
+        files={
+            region.name: tuple(sorted(p.as_posix() for p in (*region.files, *region.copies))) for region in rendered
+        },
+        substitutions=sum(len(region.substitutions) for region in rendered),
+        artifacts={region.name: tuple(sorted(region.artifacts.values())) for region in rendered},
+        warnings=tuple(warnings),
+    )
+
+
+def _artifacts_document(region: _Region) -> dict[str, Any]:
+    return {
+        "region": region.name,
+        "artifacts": [artifact.to_json() for artifact in sorted(region.artifacts.values())],
+    }
+
+
+def _manifest(
+    renderer: _Renderer, rendered: list[_Region], excluded: dict[str, str], options: RenderOptions
+) -> dict[str, Any]:
+    catalogs = [
+        {"url": url, "account": account, "documents": dict(sorted(resolver.catalog.documents_read().items()))}
+        for (url, account), resolver in sorted(
+            renderer._resolvers.items(), key=lambda item: (item[0][0], item[0][1] or "")
+        )
+    ]
+    return {
+        "format_version": MANIFEST_FORMAT,
+        "expires": options.expires,
+        "endpoint": options.endpoint,
+        "catalogs": catalogs,
+        "regions": {
+            region.name: {
+                "files": sorted(p.as_posix() for p in (*region.files, *region.copies)),
+                "substitutions": sorted(
+                    ({k: v for k, v in sub.items() if v is not None} for sub in region.substitutions),
+                    key=lambda sub: (sub["file"], sub.get("line", 0), sub.get("column", 0), sub["kind"]),
+                ),
+            }
+            for region in rendered
+        },
+        "excluded_regions": excluded,
+    }

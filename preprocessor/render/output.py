@@ -1,0 +1,102 @@
+"""Atomic output: everything is written into a temporary directory beside ``--out`` and moved
+into place only when the whole render succeeded; on any error ``--out`` is exactly as before.
+
+Replacing an existing output directory is two renames (old → backup, staging → out) on the
+same filesystem, then the backup is removed; if the second rename fails the backup is put back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path, PurePosixPath
+from types import TracebackType
+from typing import Any
+
+from preprocessor.errors import InputError
+
+MANIFEST_NAME = "manifest.json"
+
+
+def json_bytes(data: Any) -> bytes:
+    """Deterministic JSON: sorted keys, two-space indent, trailing newline."""
+    return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def check_out_dir(out_dir: Path, inputs: list[Path]) -> Path:
+    """Refuse an output directory that would overwrite sources or unrelated files."""
+    out = out_dir.resolve()
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out_dir} exists and is not a directory", hint="choose a directory path")
+    for source in inputs:
+        resolved = source.resolve()
+        if resolved == out or out in resolved.parents:
+            raise InputError(
+                f"--out {out_dir} contains the input {source}; rendering would replace the sources",
+                hint="choose an output directory outside the templates",
+            )
+    if out.is_dir() and any(out.iterdir()) and not (out / MANIFEST_NAME).is_file():
+        raise InputError(
+            f"--out {out_dir} is not empty and is not the output of an earlier render (no {MANIFEST_NAME})",
+            hint="choose an empty or new directory; render replaces its --out directory as a whole",
+        )
+    return out
+
+
+class StagedDirectory:
+    """A temporary directory beside the target, published with :meth:`commit`."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        self.root = Path(tempfile.mkdtemp(prefix=f".{target.name}.render-", dir=target.parent))
+        self._committed = False
+
+    def path(self, relative: PurePosixPath | str) -> Path:
+        rel = PurePosixPath(relative)
+        if rel.is_absolute() or ".." in rel.parts or not rel.parts:
+            raise InputError(f"refusing to write {str(relative)!r} outside the output directory")
+        return self.root.joinpath(*rel.parts)
+
+    def write_bytes(self, relative: PurePosixPath | str, data: bytes) -> Path:
+        path = self.path(relative)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "xb") as handle:
+            handle.write(data)
+        return path
+
+    def copy_file(self, source: Path, relative: PurePosixPath | str) -> Path:
+        path = self.path(relative)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, path, follow_symlinks=True)
+        return path
+
+    def commit(self) -> None:
+        backup: Path | None = None
+        if self.target.exists():
+            backup = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.old-", dir=self.target.parent))
+            os.rmdir(backup)
+            os.rename(self.target, backup)
+        try:
+            os.rename(self.root, self.target)
+        except OSError:
+            if backup is not None:
+                os.rename(backup, self.target)
+            raise
+        self._committed = True
+        if backup is not None:
+            shutil.rmtree(backup, ignore_errors=True)
+
+    def discard(self) -> None:
+        if not self._committed:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> StagedDirectory:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.discard()

@@ -1,0 +1,203 @@
+"""What each reference becomes in a region: package version → access check → regional value.
+
+One :class:`ArtifactResolver` per catalog and account. Everything is cached: a package spec is
+resolved once, a (version, region) access decision is made once, a regional object is HEADed
+and signed once, however many templates and regions use it. Signing is local (botocore).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from preprocessor.catalog.model import DistributionStatus, Package, PackageType, PackageVersion
+from preprocessor.catalog.store import Endpoint, Store
+from preprocessor.errors import CatalogError, DeploypkgError, InputError, PolicyError
+from preprocessor.names import PackageSpec
+from preprocessor.render.presign import url_lifetime, utc_text
+
+if TYPE_CHECKING:
+    from preprocessor.catalog.catalog import Catalog
+
+# What each kind of reference needs from the package, and which distribution field it uses.
+KIND_PACKAGE_TYPE: dict[str, PackageType] = {
+    "image": PackageType.ECS_IMAGE,
+    "file": PackageType.FILE,
+    "publicfile": PackageType.FILE,
+    "acrimage": PackageType.CONTAINER_IMAGE,
+    "helmchart": PackageType.HELM_CHART,
+}
+
+# Errors that mean "this package cannot be used in this region" (a region is excluded under
+# --all-regions) rather than "the input is wrong".
+REGION_RULES = frozenset({"DPK301", "DPK302", "DPK303", "DPK304", "DPK305", "DPK307"})
+
+
+class Artifact(NamedTuple):
+    package: str
+    version: str
+    channel: str | None
+    package_type: str
+    kind: str
+    region: str
+    value: str
+    """The regional image ID, URL or registry reference written into the template."""
+    bucket: str | None = None
+    key: str | None = None
+    sha256: str | None = None
+    expires_at: str | None = None
+    """Absolute UTC time a presigned URL dies (the earlier of --expires and the credentials)."""
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "package": self.package,
+            "version": self.version,
+            "channel": self.channel,
+            "type": self.package_type,
+            "kind": self.kind,
+            "region": self.region,
+            "url" if self.kind in ("file", "publicfile") else "id": self.value,
+            "bucket": self.bucket,
+            "key": self.key,
+            "sha256": self.sha256,
+            "expires_at": self.expires_at,
+        }
+        return {key: value for key, value in data.items() if value is not None}
+
+
+class Resolved(NamedTuple):
+    package: Package
+    version: PackageVersion
+    channel: str | None
+
+
+@dataclass
+class ArtifactResolver:
+    catalog: Catalog
+    store: Store
+    account: str | None
+    expires: int
+    endpoint: Endpoint
+    signed_at: datetime
+    credentials_expire_at: datetime | None = None
+    cut_short: bool = False
+    """Set when some presigned URL dies before the requested expiry (DPK309)."""
+    _specs: dict[PackageSpec, Resolved] = field(default_factory=dict)
+    _access: dict[tuple[str, str, str], DeploypkgError | None] = field(default_factory=dict)
+    _artifacts: dict[tuple[PackageSpec, str, str], Artifact] = field(default_factory=dict)
+
+    def resolve(self, spec: PackageSpec) -> Resolved:
+        known = self._specs.get(spec)
+        if known is None:
+            version, channel = self.catalog.resolve(spec)
+            known = Resolved(self.catalog.package(spec.package), version, channel)
+            self._specs[spec] = known
+        return known
+
+    def _refusal(self, version: PackageVersion, region: str) -> DeploypkgError | None:
+        """Why ``version`` cannot be used in ``region`` by the account, or None (cached)."""
+        key = (version.package, version.version, region)
+        if key not in self._access:
+            from preprocessor.catalog import access
+
+            refusal: DeploypkgError | None = None
+            try:
+                access.check(self.catalog, version, region, self.account)
+                distribution = version.distributions.get(region)
+                if distribution is None or distribution.status is not DistributionStatus.AVAILABLE:
+                    state = "no copy" if distribution is None else f"its copy is {distribution.status.value}"
+                    refusal = PolicyError(
+                        f"{version.package}@{version.version} is not available in {region} ({state})",
+                        rule="DPK301",
+                    )
+            except PolicyError as error:
+                refusal = error
+            self._access[key] = refusal
+        return self._access[key]
+
+    def usable_regions(self, version: PackageVersion) -> list[str]:
+        return [region for region in version.available_regions() if self._refusal(version, region) is None]
+
+    def check_usable(self, spec: PackageSpec, region: str) -> Resolved:
+        resolved = self.resolve(spec)
+        refusal = self._refusal(resolved.version, region)
+        if refusal is not None:
+            version = resolved.version
+            usable = self.usable_regions(version)
+            who = f"account {self.account}" if self.account else "an anonymous account"
+            raise PolicyError(
+                f"{version.package}@{version.version} cannot be used in {region}: {refusal.message}",
+                rule=refusal.rule or "DPK301",
+                hint=f"usable by {who} in: {', '.join(usable) if usable else 'no region'}",
+            )
+        return resolved
+
+    def artifact(self, spec: PackageSpec, kind: str, region: str) -> Artifact:
+        key = (spec, kind, region)
+        known = self._artifacts.get(key)
+        if known is None:
+            known = self._build(spec, kind, region)
+            self._artifacts[key] = known
+        return known
+
+    def _build(self, spec: PackageSpec, kind: str, region: str) -> Artifact:
+        resolved = self.check_usable(spec, region)
+        package, version = resolved.package, resolved.version
+        wanted = KIND_PACKAGE_TYPE[kind]
+        if package.type is not wanted:
+            raise InputError(
+                f"{spec} is a {package.type.value} package; a {kind} reference needs a {wanted.value} package",
+                hint="fix the association in deploypkg.yaml or .computenest/config.yaml",
+                rule="DPK310",
+            )
+        distribution = version.distributions[region]
+        base = Artifact(
+            package=package.name,
+            version=version.version,
+            channel=resolved.channel,
+            package_type=package.type.value,
+            kind=kind,
+            region=region,
+            value="",
+            sha256=distribution.sha256,
+        )
+        where = f"{package.name}@{version.version} in {region}"
+        if kind == "image":
+            return base._replace(value=_required(distribution.image_id, "image ID", where))
+        if kind == "acrimage":
+            return base._replace(value=_required(distribution.image_ref, "image reference", where))
+        if kind == "helmchart":
+            return base._replace(value=_required(distribution.chart_ref, "chart reference", where))
+        return self._file(base, distribution.bucket, distribution.object_key, where)
+
+    def _file(self, base: Artifact, bucket: str | None, key: str | None, where: str) -> Artifact:
+        region = base.region
+        bucket = bucket or self.catalog.info().bucket(region)
+        key = _required(key, "object key", where)
+        found = self.store.head_object(region, bucket, key)
+        if found is None:
+            raise CatalogError(
+                f"the catalog lists {where} at {bucket}/{key}, but the object is not in the store",
+                rule="DPK307",
+                hint="rerun `deploypkg catalog distribute` for this region, or fix the catalog",
+            )
+        if base.sha256 and found.sha256 and found.sha256 != base.sha256:
+            raise CatalogError(
+                f"the object {bucket}/{key} for {where} has SHA-256 {found.sha256}, the catalog says {base.sha256}",
+                rule="DPK307",
+                hint="the regional copy differs from the published file; redistribute it",
+            )
+        if base.kind == "publicfile":
+            url = self.store.object_url(region, bucket, key, presign=False, endpoint=self.endpoint)
+            return base._replace(value=url, bucket=bucket, key=key)
+        url = self.store.object_url(region, bucket, key, presign=True, expires=self.expires, endpoint=self.endpoint)
+        dies_at, cut = url_lifetime(self.expires, self.signed_at, self.credentials_expire_at)
+        self.cut_short = self.cut_short or cut
+        return base._replace(value=url, bucket=bucket, key=key, expires_at=utc_text(dies_at))
+
+
+def _required(value: str | None, what: str, where: str) -> str:
+    if not value:
+        raise CatalogError(f"the catalog has no {what} for {where}", rule="DPK307", hint="fix the catalog entry")
+    return value
