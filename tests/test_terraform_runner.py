@@ -7,7 +7,11 @@ from __future__ import annotations
 import io
 import os
 import re
+import signal
 import stat
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -195,3 +199,72 @@ def test_sync_tree_mirrors_and_keeps_init_state(tmp_path: Path) -> None:
     (source / ".terraform.lock.hcl").write_text("the module's own lock")  # the module's lock file wins
     sync_tree(source, target)
     assert (target / ".terraform.lock.hcl").read_text() == "the module's own lock"
+
+
+FAKE_TERRAFORM = """#!/bin/sh
+# Stands in for a terraform plan that takes long: init succeeds, plan waits to be interrupted.
+if [ "$1" = init ]; then exit 0; fi
+trap '{on_int}' INT
+echo $$ > "$PWD/pid"
+echo planning
+while :; do sleep 0.05; done
+"""
+
+DRIVER = """
+import sys
+from pathlib import Path
+from preprocessor.terraform.output import PrefixedOutput
+from preprocessor.terraform.runner import RegionRun, run_regions
+fake, grace, *dirs = sys.argv[1:]
+runs = [RegionRun(Path(d).name, Path(d)) for d in dirs]
+try:
+    run_regions(runs, fake, [], {"PATH": "/usr/bin:/bin"}, PrefixedOutput(sys.stdout, sys.stderr), 2, float(grace))
+except KeyboardInterrupt:
+    print("stopped", flush=True)
+    sys.exit(130)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(
+    ("on_int", "grace", "marker"),
+    [
+        ('echo interrupted > "$PWD/interrupted"; exit 1', "10", True),  # stops gracefully on SIGINT
+        ("", "0.5", False),  # ignores SIGINT: killed after the grace period
+    ],
+)
+def test_interrupt_stops_every_child(tmp_path: Path, on_int: str, grace: str, marker: bool) -> None:
+    fake = tmp_path / "terraform"
+    fake.write_text(FAKE_TERRAFORM.format(on_int=on_int))
+    fake.chmod(0o755)
+    dirs = [tmp_path / "cn-hangzhou", tmp_path / "cn-beijing"]
+    for directory in dirs:
+        directory.mkdir()
+    driver = subprocess.Popen(
+        [sys.executable, "-c", DRIVER, str(fake), grace, *map(str, dirs)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 20
+    while not all((d / "pid").is_file() and (d / "pid").read_text().strip() for d in dirs):
+        assert driver.poll() is None and time.monotonic() < deadline, driver.communicate()
+        time.sleep(0.05)
+    pids = [int((d / "pid").read_text()) for d in dirs]
+    started = time.monotonic()
+    driver.send_signal(signal.SIGINT)
+    out, err = driver.communicate(timeout=20)
+    assert driver.returncode == 130, (out, err)
+    assert out.splitlines()[-1] == "stopped"
+    assert "[cn-hangzhou] planning" in out and "[cn-beijing] planning" in out
+    assert time.monotonic() - started < 8
+    for directory, pid in zip(dirs, pids, strict=True):
+        assert not _alive(pid)
+        assert (directory / "interrupted").is_file() is marker

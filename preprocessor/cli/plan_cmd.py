@@ -49,7 +49,9 @@ def _summary(report: PlanReport) -> None:
     cls=_PlanCommand,
     epilog="Arguments after -- go to terraform plan in every region (e.g. -- -out=plan.tfplan -detailed-exitcode).",
 )
-@click.argument("directory", required=False, default=".", type=click.Path(path_type=Path, file_okay=False))
+@click.argument(
+    "directory", metavar="[DIR]", required=False, default=".", type=click.Path(path_type=Path, file_okay=False)
+)
 @click.option("-r", "--region", "regions", multiple=True, metavar="REGION", help="Region to plan (repeatable).")
 @click.option("--all-regions", is_flag=True, help="Every region where all referenced packages are available.")
 @click.option("--account", metavar="ID", help="Apply the catalog's access rules for this account.")
