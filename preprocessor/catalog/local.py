@@ -103,7 +103,7 @@ class LocalStore:
             return None
         except OSError as exc:
             raise CatalogError(f"cannot read catalog document {key}: {exc.strerror}", file=str(path)) from None
-        return Document(_decode(raw, key, path), hashlib.sha256(raw).hexdigest())
+        return Document(decode_document(raw, key, str(path)), hashlib.sha256(raw).hexdigest())
 
     def write_document(
         self, key: str, data: dict[str, Any], *, if_none_match: bool = False, if_match: str | None = None
@@ -245,17 +245,18 @@ class LocalStore:
         return self.object_path(bucket, key).as_uri()
 
 
-def _decode(raw: bytes, key: str, path: Path) -> dict[str, Any]:
+def decode_document(raw: bytes, key: str, where: str) -> dict[str, Any]:
+    """A document's bytes as a JSON object, or :class:`CatalogError` with the position."""
     try:
         data = json.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
-        raise CatalogError(f"catalog document {key} is not UTF-8: {exc.reason}", file=str(path)) from None
+        raise CatalogError(f"catalog document {key} is not UTF-8: {exc.reason}", file=where) from None
     except json.JSONDecodeError as exc:
         raise CatalogError(
-            f"catalog document {key} is not valid JSON: {exc.msg}", file=str(path), line=exc.lineno, column=exc.colno
+            f"catalog document {key} is not valid JSON: {exc.msg}", file=where, line=exc.lineno, column=exc.colno
         ) from None
     if not isinstance(data, dict):
-        raise CatalogError(f"catalog document {key} must be a JSON object", file=str(path))
+        raise CatalogError(f"catalog document {key} must be a JSON object", file=where)
     return data
 
 
