@@ -197,8 +197,29 @@ def test_sync_tree_mirrors_and_keeps_init_state(tmp_path: Path) -> None:
     assert (target / "modules" / "a" / "main.tf").stat().st_mtime_ns == unchanged_mtime
 
     (source / ".terraform.lock.hcl").write_text("the module's own lock")  # the module's lock file wins
-    sync_tree(source, target)
+    assert sync_tree(source, target) == []
     assert (target / ".terraform.lock.hcl").read_text() == "the module's own lock"
+
+
+def test_sync_tree_never_touches_local_state(tmp_path: Path) -> None:
+    source, target = tmp_path / "rendered", tmp_path / "work"
+    source.mkdir()
+    (source / "main.tf").write_text("x")
+    (source / "terraform.tfstate").write_text("the source's state")
+    (source / "terraform.tfstate.d" / "prod").mkdir(parents=True)
+    (source / "terraform.tfstate.d" / "prod" / "terraform.tfstate").write_text("the source's workspace")
+    target.mkdir()
+    (target / "terraform.tfstate").write_text("applied in this region")
+    (target / "terraform.tfstate.backup").write_text("backup")
+    (target / "terraform.tfstate.d" / "dev").mkdir(parents=True)
+    (target / "terraform.tfstate.d" / "dev" / "terraform.tfstate").write_text("dev")
+
+    withheld = sync_tree(source, target)
+    assert withheld == [Path("terraform.tfstate"), Path("terraform.tfstate.d/prod/terraform.tfstate")]
+    assert (target / "terraform.tfstate").read_text() == "applied in this region"
+    assert (target / "terraform.tfstate.backup").read_text() == "backup"
+    assert (target / "terraform.tfstate.d" / "dev" / "terraform.tfstate").read_text() == "dev"
+    assert not (target / "terraform.tfstate.d" / "prod").exists()
 
 
 FAKE_TERRAFORM = """#!/bin/sh

@@ -93,8 +93,14 @@ def render_work_dirs(module_dir: Path, work_root: Path, options: PlanOptions, ou
             output.message(f"warning: {warning.render()}")
         for region, reason in report.excluded.items():
             output.message(f"region {region} left out: {reason}")
+        withheld: set[Path] = set()
         for region in report.regions:
-            sync_tree(rendered / region, work_root / region)
+            withheld.update(sync_tree(rendered / region, work_root / region))
+        for relative in sorted(withheld):
+            output.message(
+                f"warning: {module_dir / relative} is not copied into the work directories: "
+                "Terraform owns it there (local state belongs to one deployment, not to every region)"
+            )
         if (rendered / MANIFEST_NAME).is_file():
             shutil.copy2(rendered / MANIFEST_NAME, work_root / MANIFEST_NAME)
         output.message(

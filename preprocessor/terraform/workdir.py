@@ -1,10 +1,11 @@
-"""Region work directories: mirror a rendered module tree, keep what ``terraform init`` made.
+"""Region work directories: mirror a rendered module tree, keep what Terraform wrote there.
 
 A work directory is scratch space owned by deploypkg. After each render it holds exactly the
-rendered files, plus ``.terraform/`` (installed modules and providers) and the dependency
-lock file init wrote when the module has none, so the next init has nothing to install.
-Files whose bytes did not change are left alone (their mtimes too); changed files are
-replaced atomically one by one.
+rendered files plus the paths Terraform itself owns (:data:`TERRAFORM_OWNED`): ``.terraform/``
+(installed modules and providers, so the next init has nothing to install), the lock file
+init wrote, and any local state (someone may have applied a saved plan there; a re-render
+must never delete state). Files whose bytes did not change are left alone (mtimes too);
+changed files are replaced atomically one by one.
 """
 
 from __future__ import annotations
@@ -14,15 +15,33 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-
-KEPT_DIRECTORY = ".terraform"
-LOCK_FILE = ".terraform.lock.hcl"
+from typing import NamedTuple
 
 
-def _kept(relative: Path, source_root: Path) -> bool:
-    if relative.parts[0] == KEPT_DIRECTORY:
-        return True
-    return relative == Path(LOCK_FILE) and not (source_root / LOCK_FILE).exists()
+class Owned(NamedTuple):
+    name: str
+    """A top-level name in the module directory."""
+    directory: bool
+    mirrored: bool
+    """Whether the module's own copy, if it has one, replaces the work directory's."""
+
+
+TERRAFORM_OWNED = (
+    Owned(".terraform", directory=True, mirrored=False),
+    Owned(".terraform.lock.hcl", directory=False, mirrored=True),  # the module's pins apply to every region
+    Owned("terraform.tfstate", directory=False, mirrored=False),  # local state belongs to one deployment
+    Owned("terraform.tfstate.backup", directory=False, mirrored=False),
+    Owned(".terraform.tfstate.lock.info", directory=False, mirrored=False),
+    Owned("terraform.tfstate.d", directory=True, mirrored=False),  # local workspaces
+)
+_OWNED = {entry.name: entry for entry in TERRAFORM_OWNED}
+
+
+def owned(relative: Path) -> Owned | None:
+    entry = _OWNED.get(relative.parts[0])
+    if entry is None or (not entry.directory and len(relative.parts) > 1):
+        return None
+    return entry
 
 
 def _relative_files(root: Path) -> set[Path]:
@@ -34,17 +53,25 @@ def _relative_files(root: Path) -> set[Path]:
     return found
 
 
-def sync_tree(source: Path, target: Path) -> None:
-    """Make ``target`` mirror ``source`` except for init's own state (see module docstring)."""
+def sync_tree(source: Path, target: Path) -> list[Path]:
+    """Make ``target`` mirror ``source`` except for Terraform's own paths (see the module
+    docstring). Returns the source files not copied because Terraform owns them (local state)."""
     target.mkdir(parents=True, exist_ok=True)
-    wanted = _relative_files(source)
+    wanted: set[Path] = set()
+    withheld: list[Path] = []
+    for relative in _relative_files(source):
+        entry = owned(relative)
+        if entry is None or entry.mirrored:
+            wanted.add(relative)
+        else:
+            withheld.append(relative)
     for directory, subdirs, files in os.walk(target, topdown=True):
         base = Path(directory).relative_to(target)
         if base == Path("."):
-            subdirs[:] = [name for name in subdirs if name != KEPT_DIRECTORY]
+            subdirs[:] = [name for name in subdirs if owned(Path(name)) is None]
         for name in files:
             relative = base / name
-            if relative not in wanted and not _kept(relative, source):
+            if relative not in wanted and owned(relative) is None:
                 (target / relative).unlink()
     for relative in sorted(wanted):
         source_file, target_file = source / relative, target / relative
@@ -58,10 +85,11 @@ def sync_tree(source: Path, target: Path) -> None:
         shutil.copy2(source_file, temporary)
         os.replace(temporary, target_file)
     _remove_empty_directories(target)
+    return sorted(withheld)
 
 
 def _remove_empty_directories(root: Path) -> None:
     for directory, _subdirs, _files in os.walk(root, topdown=False):
         path = Path(directory)
-        if path != root and KEPT_DIRECTORY not in path.relative_to(root).parts and not any(path.iterdir()):
+        if path != root and owned(path.relative_to(root)) is None and not any(path.iterdir()):
             path.rmdir()
