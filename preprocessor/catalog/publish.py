@@ -247,7 +247,7 @@ def _reference_source(provider: Provider, request: PublishRequest) -> tuple[Sour
         ref, pattern, option = request.chart_ref, CHART_REF, "--chart"
     if not ref:
         raise InputError(f"a {request.type.value} version needs {option} REF")
-    if not pattern.fullmatch(ref):
+    if not pattern.fullmatch(ref) or "/../" in ref or "//" in ref.partition("://")[2]:
         example = (
             "registry.cn-hangzhou.aliyuncs.com/ns/app:1.0.0"
             if request.type is PackageType.CONTAINER_IMAGE

@@ -63,7 +63,7 @@ def catalog(
     ctx.obj = StoreSettings(catalog_url, config, endpoint_url, store_region, addressing_style)
 
 
-def _open(ctx: click.Context, catalog_url: str | None) -> Any:
+def _open(ctx: click.Context, catalog_url: str | None, provider: str | None = None) -> Any:
     """The store named by the command line, the project config or the environment."""
     from preprocessor.catalog.store import open_store
     from preprocessor.config import load_config
@@ -89,7 +89,19 @@ def _open(ctx: click.Context, catalog_url: str | None) -> Any:
         )
         if value
     }
-    return open_store(url, **options)
+    if provider is not None and url.startswith("s3://"):
+        return open_store(url, provider=provider, **options)
+    store = open_store(url, **options)
+    if url.startswith("s3://"):
+        # How the store copies between regions depends on the provider (OSS copies within one region
+        # only): reopen with the provider named by catalog.json. Opening reads nothing by itself.
+        from preprocessor.catalog.keys import CATALOG
+
+        document = store.read_document(CATALOG)
+        provider = document.data.get("provider") if document is not None else None
+        if isinstance(provider, str):
+            store = open_store(url, provider=provider, **options)
+    return store
 
 
 def _pairs(values: Sequence[str], option: str) -> dict[str, str]:
@@ -128,7 +140,7 @@ def init(
     from preprocessor import names
     from preprocessor.catalog import operations
 
-    store = _open(ctx, catalog_url)
+    store = _open(ctx, catalog_url, provider)
     order = [c.strip() for c in promotion_order.split(",")] if promotion_order else []
     regions = [names.check("region", r) for r in bucket_regions]
     info = operations.init(store, provider, bucket_pattern, order)
