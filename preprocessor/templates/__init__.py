@@ -1,0 +1,117 @@
+"""Template loaders: ROS/CloudFormation JSON and YAML, Terraform HCL and JSON → one :class:`Template`.
+
+``load_template`` returns ``None`` for a JSON/YAML file that is not a template, so a scan of a
+whole repository stays quiet; it raises :class:`~preprocessor.errors.TemplateParseError` (DPK001
+parse error, DPK003 malformed template) or :class:`~preprocessor.errors.InputError` (DPK002
+unreadable) naming the file, with line and column where there is one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+from preprocessor.errors import TemplateParseError
+from preprocessor.model import LineIndex, Template, TemplateFormat
+from preprocessor.templates.source import discover, iter_files, read_source
+from providers import ResourceSpec
+
+__all__ = ["discover", "display_path", "iter_files", "load_template", "load_text"]
+
+# A file that fails to parse is reported only if it looks like a template; other broken
+# JSON/YAML (editor configs with comments, Helm charts with {{ }}) is not ours to judge.
+_TEMPLATE_HINT = re.compile(r"ROSTemplateFormatVersion|AWSTemplateFormatVersion|\bResources\b")
+
+
+def display_path(path: Path) -> str:
+    """``path`` relative to the working directory when it is below it, else as given."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return str(path) if relative.startswith("..") else relative
+
+
+def _kind(path: Path, text: str) -> str:
+    name = path.name.lower()
+    if name.endswith(".tf.json"):
+        return "tf-json"
+    if name.endswith(".tf"):
+        return "tf"
+    if name.endswith(".json"):
+        return "json"
+    if name.endswith((".yaml", ".yml")):
+        return "yaml"
+    return "json" if text.lstrip().startswith("{") else "yaml"
+
+
+def load_template(path: Path, table: Mapping[str, ResourceSpec], display: str | None = None) -> Template | None:
+    """Read and load one template file (see :func:`load_text`)."""
+    shown = display if display is not None else display_path(path)
+    text, bom = read_source(path, shown)
+    return load_text(text, path, table, shown, bom)
+
+
+def load_text(
+    text: str, path: Path, table: Mapping[str, ResourceSpec], display: str | None = None, bom: bool = False
+) -> Template | None:
+    """Load a template from its decoded text (``utf-8-sig``, line endings kept)."""
+    shown = display if display is not None else display_path(path)
+    lines = LineIndex(text)
+    kind = _kind(path, text)
+    if kind == "tf":
+        from preprocessor.templates import terraform_hcl
+
+        hcl = terraform_hcl.extract(text, lines, shown, table)
+        return Template(path, shown, TemplateFormat.TERRAFORM_HCL, text, bom, None, hcl.image_refs, hcl.placeholders)
+    if kind == "tf-json":
+        from preprocessor.templates import jsonpos, terraform_json
+
+        tf = terraform_json.extract(jsonpos.parse(text, file=shown, lines=lines), text, lines, shown, table)
+        return Template(path, shown, TemplateFormat.TERRAFORM_JSON, text, bom, None, tf.image_refs, tf.placeholders)
+    from preprocessor.templates import cfn
+    from preprocessor.templates.tree import Node
+
+    root: Node | None
+    try:
+        if kind == "json":
+            from preprocessor.templates import jsonpos
+
+            root = jsonpos.parse(text, file=shown, lines=lines)
+            more_documents = False
+        else:
+            from preprocessor.templates import yamlpos
+
+            document = yamlpos.compose(text, file=shown, lines=lines)
+            root, more_documents = document.root, document.more_documents
+    except TemplateParseError:
+        if _TEMPLATE_HINT.search(text) is None:
+            return None
+        raise
+    content = cfn.extract(root, text, lines, shown, table)
+    if content is None:
+        return None
+    if more_documents:
+        raise TemplateParseError(
+            "a template must be a single YAML document, but another document ('---') follows",
+            file=shown,
+            rule="DPK003",
+        )
+    ros = content.provider == "alicloud"
+    if kind == "json":
+        fmt = TemplateFormat.ROS_JSON if ros else TemplateFormat.CFN_JSON
+    else:
+        fmt = TemplateFormat.ROS_YAML if ros else TemplateFormat.CFN_YAML
+    return Template(
+        path,
+        shown,
+        fmt,
+        text,
+        bom,
+        content.provider,
+        content.image_refs,
+        content.placeholders,
+        content.suppressions,
+    )

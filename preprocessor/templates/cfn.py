@@ -1,0 +1,228 @@
+"""ROS and CloudFormation templates (JSON or YAML, as a node tree): recognition, image
+references, placeholders and the ``Metadata`` suppressions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import NamedTuple
+
+from preprocessor.errors import TemplateParseError
+from preprocessor.model import ImageRef, LineIndex, Placeholder, RefKind
+from preprocessor.templates.placeholders import find_placeholders
+from preprocessor.templates.tree import MappingNode, Node, ScalarNode, SequenceNode, StringNode, TaggedNode, children
+from providers import ResourceSpec
+
+ROS_VERSION_KEY = "ROSTemplateFormatVersion"
+CFN_VERSION_KEY = "AWSTemplateFormatVersion"
+TYPE_PREFIXES = (("ALIYUN::", "alicloud"), ("AWS::", "aws"))
+
+REFERENCE_FUNCTIONS = frozenset({"Ref", "Fn::GetAtt", "Fn::ImportValue"})
+INTERPOLATION_FUNCTIONS = frozenset({"Fn::Sub", "Fn::Join"})
+
+
+class CfnTemplate(NamedTuple):
+    provider: str
+    image_refs: list[ImageRef]
+    placeholders: list[Placeholder]
+    suppressions: frozenset[str]
+
+
+def _invalid(file: str, node: Node, message: str, hint: str | None = None) -> TemplateParseError:
+    span = node.span
+    return TemplateParseError(message, file=file, line=span.line, column=span.column, hint=hint, rule="DPK003")
+
+
+def _type_provider(resource_type: str) -> str | None:
+    for prefix, provider in TYPE_PREFIXES:
+        if resource_type.startswith(prefix):
+            return provider
+    return None
+
+
+def recognize(root: Node | None) -> str | None:
+    """The provider of a ROS (``alicloud``) or CloudFormation (``aws``) template, or ``None``
+    when the document is not a template."""
+    if not isinstance(root, MappingNode):
+        return None
+    keys = root.keys()
+    if ROS_VERSION_KEY in keys:
+        return "alicloud"
+    if CFN_VERSION_KEY in keys:
+        return "aws"
+    resources = root.get("Resources")
+    if not isinstance(resources, MappingNode):
+        return None
+    for entry in resources.entries:
+        if isinstance(entry.value, MappingNode):
+            type_node = entry.value.get("Type")
+            if isinstance(type_node, StringNode):
+                provider = _type_provider(type_node.value)
+                if provider is not None:
+                    return provider
+    return None
+
+
+def _resources(root: MappingNode, file: str) -> list[tuple[str, str, MappingNode]]:
+    """(logical ID, type, resource node) of every resource; DPK003 for a malformed shape."""
+    entry = root.entry("Resources")
+    if entry is None:
+        return []
+    resources = entry.value
+    if isinstance(resources, ScalarNode) and resources.value in ("", "null", "~"):
+        return []
+    if not isinstance(resources, MappingNode):
+        raise _invalid(
+            file,
+            resources,
+            "Resources must be a mapping from logical IDs to resources",
+            "write Resources: {Name: {Type: ...}}",
+        )
+    found = []
+    for item in resources.entries:
+        resource = item.value
+        if not isinstance(resource, MappingNode):
+            raise _invalid(file, resource, f"resource {item.key!r} must be a mapping with a Type")
+        type_node = resource.get("Type")
+        if type_node is None:
+            raise _invalid(
+                file, resource, f"resource {item.key!r} has no Type", "add Type: ALIYUN::… or AWS::… to the resource"
+            )
+        if not isinstance(type_node, StringNode):
+            raise _invalid(file, type_node, f"the Type of resource {item.key!r} must be a string")
+        found.append((item.key, type_node.value, resource))
+    return found
+
+
+def intrinsic(node: Node) -> str | None:
+    """The function name of an intrinsic function node (``!Sub …`` or ``{"Fn::Sub": …}``)."""
+    if isinstance(node, TaggedNode):
+        return node.function
+    if isinstance(node, MappingNode) and len(node.entries) == 1:
+        key = node.entries[0].key
+        if key == "Ref" or key.startswith("Fn::"):
+            return key
+    return None
+
+
+def _kind(function: str) -> RefKind:
+    if function in REFERENCE_FUNCTIONS:
+        return RefKind.REFERENCE
+    if function in INTERPOLATION_FUNCTIONS:
+        return RefKind.INTERPOLATION
+    return RefKind.FUNCTION
+
+
+def _image_ref(
+    node: Node, text: str, file: str, logical_id: str, spec: ResourceSpec, path: str, role: object, lines: LineIndex
+) -> ImageRef:
+    if isinstance(node, StringNode):
+        kind, span, value = RefKind.LITERAL, node.content_span, node.value
+    elif isinstance(node, ScalarNode):
+        kind, span, value = RefKind.LITERAL, node.span, node.value
+    else:
+        function = intrinsic(node)
+        kind = _kind(function) if function is not None else RefKind.FUNCTION
+        span, value = node.span, text[node.start : node.end]
+    return ImageRef(file, span, logical_id, spec.resource_type, path, kind, value, role, spec.provider)  # type: ignore[arg-type]
+
+
+def _property_values(properties: Node, path: tuple[str, ...]) -> list[Node]:
+    """Values at ``path`` under ``properties``; lists are walked element by element, and an
+    intrinsic function standing for a whole intermediate mapping is returned as the value."""
+    found: list[Node] = []
+    stack: list[tuple[Node, int]] = [(properties, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, MappingNode) and intrinsic(node) is None:
+            child = node.get(path[depth])
+            if child is None:
+                continue
+            if depth == len(path) - 1:
+                found.append(child)
+            else:
+                stack.append((child, depth + 1))
+        elif isinstance(node, SequenceNode):
+            stack.extend((item, depth) for item in reversed(node.items))
+        elif depth > 0 and intrinsic(node) is not None:
+            found.append(node)
+    return found
+
+
+def _placeholders(root: MappingNode, text: str, lines: LineIndex, file: str) -> list[Placeholder]:
+    """Placeholders in every string of the document, each node visited once (aliases share nodes)."""
+    resource_ids = set()
+    resources = root.get("Resources")
+    if isinstance(resources, MappingNode):
+        resource_ids = {id(entry.value) for entry in resources.entries}
+    found: list[Placeholder] = []
+    seen: set[int] = set()
+    # (node, logical ID, type, property path or None when outside Properties)
+    stack: list[tuple[Node, str | None, str | None, tuple[str, ...] | None]] = [(root, None, None, None)]
+    while stack:
+        node, resource, resource_type, prop = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, StringNode):
+            found.extend(
+                find_placeholders(
+                    text,
+                    node.content_start,
+                    node.content_end,
+                    lines,
+                    file,
+                    resource,
+                    resource_type,
+                    ".".join(prop) if prop else None,
+                )
+            )
+            continue
+        if node is resources and isinstance(node, MappingNode):
+            for entry in node.entries:
+                type_node = entry.value.get("Type") if isinstance(entry.value, MappingNode) else None
+                type_name = type_node.value if isinstance(type_node, StringNode) else None
+                stack.append((entry.value, entry.key, type_name, None))
+            continue
+        in_resource = id(node) in resource_ids
+        for key, child in children(node):
+            if in_resource:
+                stack.append((child, resource, resource_type, () if key == "Properties" else None))
+            elif prop is not None and key is not None and key != "Ref" and not key.startswith("Fn::"):
+                stack.append((child, resource, resource_type, (*prop, key)))
+            else:
+                stack.append((child, resource, resource_type, prop))
+    found.sort(key=lambda placeholder: placeholder.span.start)
+    return found
+
+
+def _suppressions(root: MappingNode, file: str) -> frozenset[str]:
+    metadata = root.get("Metadata")
+    own = metadata.get("deploypkg") if isinstance(metadata, MappingNode) else None
+    ignore = own.get("ignore") if isinstance(own, MappingNode) else None
+    if ignore is None:
+        return frozenset()
+    if isinstance(ignore, StringNode):
+        return frozenset(part.strip() for part in ignore.value.split(",") if part.strip())
+    if isinstance(ignore, SequenceNode) and all(isinstance(item, StringNode) for item in ignore.items):
+        return frozenset(item.value.strip() for item in ignore.items if isinstance(item, StringNode))
+    raise _invalid(file, ignore, "Metadata.deploypkg.ignore must be a list of rule IDs", "e.g. ignore: [DPK103]")
+
+
+def extract(
+    root: Node | None, text: str, lines: LineIndex, file: str, table: Mapping[str, ResourceSpec]
+) -> CfnTemplate | None:
+    """The template's content, or ``None`` when the document is not a ROS/CloudFormation template."""
+    provider = recognize(root)
+    if provider is None or not isinstance(root, MappingNode):
+        return None
+    refs: list[ImageRef] = []
+    for logical_id, resource_type, resource in _resources(root, file):
+        spec = table.get(resource_type)
+        properties = resource.get("Properties")
+        if spec is None or properties is None:
+            continue
+        for prop in spec.properties:
+            for value in _property_values(properties, prop.path):
+                refs.append(_image_ref(value, text, file, logical_id, spec, prop.dotted, prop.role, lines))
+    refs.sort(key=lambda ref: ref.span.start)
+    return CfnTemplate(provider, refs, _placeholders(root, text, lines, file), _suppressions(root, file))

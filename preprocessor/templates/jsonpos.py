@@ -1,0 +1,220 @@
+"""A JSON decoder that keeps positions, for ROS/CloudFormation ``.json`` and Terraform ``.tf.json``.
+
+The standard library decoder forgets where values were; render needs the exact span of every
+value to splice a replacement into the original text. This decoder returns the node tree of
+:mod:`preprocessor.templates.tree`. It is iterative (an explicit stack, no recursion) with a
+nesting limit, tokenizes with regular expressions and the C string scanner of :mod:`json`, and
+rejects duplicate keys, which the standard decoder silently merges.
+"""
+
+from __future__ import annotations
+
+import re
+from json.decoder import JSONDecodeError, scanstring  # type: ignore[attr-defined]
+
+from preprocessor.errors import TemplateParseError
+from preprocessor.model import LineIndex
+from preprocessor.templates.tree import Entry, MappingNode, Node, ScalarNode, SequenceNode, StringNode
+
+MAX_DEPTH = 1000
+
+_WS = re.compile(r"[ \t\n\r]*")
+_PLAIN_STRING = re.compile(r'"([^"\\\x00-\x1f]*)"')
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_LITERALS = {"true", "false", "null"}
+
+_SCANSTRING_MESSAGES = (
+    ("Unterminated string", "unterminated string: the closing '\"' is missing"),
+    ("Invalid control character", "a control character (newline, tab, ...) inside a string must be escaped"),
+    ("Invalid \\uXXXX", "invalid \\u escape: it needs four hexadecimal digits"),
+    ("Invalid \\escape", "invalid escape sequence in a string"),
+)
+
+
+class _Frame:
+    __slots__ = ("entries", "is_object", "key", "key_end", "key_start", "seen", "start")
+
+    def __init__(self, is_object: bool, start: int) -> None:
+        self.is_object = is_object
+        self.start = start
+        self.entries: list[Entry] = []
+        self.seen: dict[str, int] = {}
+        self.key = ""
+        self.key_start = 0
+        self.key_end = 0
+
+
+class _Parser:
+    def __init__(self, text: str, file: str | None, lines: LineIndex, max_depth: int) -> None:
+        self.text = text
+        self.file = file
+        self.lines = lines
+        self.max_depth = max_depth
+
+    def fail(self, offset: int, message: str, hint: str | None = None) -> TemplateParseError:
+        line, column = self.lines.position(min(offset, len(self.text)))
+        return TemplateParseError(
+            f"invalid JSON: {message}", file=self.file, line=line, column=column, hint=hint, rule="DPK001"
+        )
+
+    def string(self, pos: int) -> tuple[StringNode, int]:
+        """The string whose opening quote is at ``pos``, and the offset after its closing quote."""
+        text = self.text
+        match = _PLAIN_STRING.match(text, pos)
+        if match is not None:
+            end = match.end()
+            return StringNode(self.lines, pos, end, match.group(1), pos + 1, end - 1), end
+        try:
+            value, end = scanstring(text, pos + 1, True)
+        except JSONDecodeError as exc:
+            message = next((words for prefix, words in _SCANSTRING_MESSAGES if exc.msg.startswith(prefix)), exc.msg)
+            raise self.fail(exc.pos, message) from None
+        return StringNode(self.lines, pos, end, value, pos + 1, end - 1), end
+
+    def unexpected(self, pos: int, expected: str) -> TemplateParseError:
+        text = self.text
+        if pos >= len(text):
+            return self.fail(pos, f"{expected}, but the file ends", "the file may be truncated")
+        char = text[pos]
+        if char == "'":
+            return self.fail(pos, f"{expected}; JSON strings use double quotes, not single quotes")
+        if text.startswith(("//", "/*"), pos):
+            return self.fail(pos, f"{expected}; JSON does not allow comments")
+        word = _WORD.match(text, pos)
+        if word is not None:
+            return self.fail(pos, f"{expected}, found {word.group()!r}")
+        return self.fail(pos, f"{expected}, found {char!r}")
+
+    def key(self, frame: _Frame, pos: int) -> int:
+        """Read ``"key" :`` at ``pos`` into ``frame``; return the offset of the value."""
+        text = self.text
+        if not text.startswith('"', pos):
+            if text.startswith("}", pos) and frame.entries:
+                raise self.fail(pos, "a trailing comma before '}' is not allowed")
+            raise self.unexpected(pos, "expected an object key in double quotes")
+        node, end = self.string(pos)
+        first = frame.seen.get(node.value)
+        if first is not None:
+            line, column = self.lines.position(first)
+            raise self.fail(
+                pos,
+                f"duplicate key {node.value!r} (first defined at line {line}, column {column})",
+                "remove or rename one of them; JSON parsers disagree about which one wins",
+            )
+        frame.seen[node.value] = pos
+        frame.key, frame.key_start, frame.key_end = node.value, pos, end
+        pos = _WS.match(text, end).end()  # type: ignore[union-attr]
+        if not text.startswith(":", pos):
+            raise self.unexpected(pos, f"expected ':' after the object key {node.value!r}")
+        return _WS.match(text, pos + 1).end()  # type: ignore[union-attr]
+
+    def parse(self) -> Node:
+        text = self.text
+        size = len(text)
+        ws = _WS.match
+        lines = self.lines
+        stack: list[_Frame] = []
+        pos = ws(text, 0).end()  # type: ignore[union-attr]
+        if pos >= size:
+            raise self.fail(pos, "the file is empty or holds only whitespace")
+        while True:
+            # Read one value at ``pos``; containers push a frame and read their first member.
+            value: Node
+            char = text[pos] if pos < size else ""
+            if char == "{" or char == "[":
+                if len(stack) >= self.max_depth:
+                    raise self.fail(pos, f"nesting is deeper than {self.max_depth} levels")
+                is_object = char == "{"
+                inner = ws(text, pos + 1).end()  # type: ignore[union-attr]
+                close = "}" if is_object else "]"
+                if text.startswith(close, inner):
+                    end = inner + 1
+                    value = MappingNode(lines, pos, end, []) if is_object else SequenceNode(lines, pos, end, [])
+                    pos = end
+                else:
+                    frame = _Frame(is_object, pos)
+                    stack.append(frame)
+                    pos = self.key(frame, inner) if is_object else inner
+                    continue
+            elif char == '"':
+                value, pos = self.string(pos)
+            else:
+                match = _NUMBER.match(text, pos)
+                if match is None:
+                    word = _WORD.match(text, pos)
+                    if word is None or word.group() not in _LITERALS:
+                        raise self.unexpected(
+                            pos, "expected a value (string, number, object, array, true, false or null)"
+                        )
+                    match = word
+                end = match.end()
+                value = ScalarNode(lines, pos, end, match.group())
+                pos = end
+            # Attach the finished value to its parent; close every container that ends here.
+            while True:
+                if not stack:
+                    pos = ws(text, pos).end()  # type: ignore[union-attr]
+                    if pos < size:
+                        raise self.unexpected(pos, "expected the end of the file after the JSON value")
+                    return value
+                frame = stack[-1]
+                if frame.is_object:
+                    frame.entries.append(Entry(frame.key, frame.key_start, frame.key_end, value))
+                else:
+                    frame.entries.append(Entry("", 0, 0, value))
+                pos = ws(text, pos).end()  # type: ignore[union-attr]
+                char = text[pos] if pos < size else ""
+                if char == ",":
+                    pos = ws(text, pos + 1).end()  # type: ignore[union-attr]
+                    if frame.is_object:
+                        pos = self.key(frame, pos)
+                    elif text.startswith("]", pos):
+                        raise self.fail(pos, "a trailing comma before ']' is not allowed")
+                    break
+                if frame.is_object and char == "}":
+                    stack.pop()
+                    value = MappingNode(lines, frame.start, pos + 1, frame.entries)
+                    pos += 1
+                elif not frame.is_object and char == "]":
+                    stack.pop()
+                    items = [entry.value for entry in frame.entries]
+                    value = SequenceNode(lines, frame.start, pos + 1, items)
+                    pos += 1
+                elif frame.is_object:
+                    raise self.unexpected(pos, "expected ',' or '}' after an object member")
+                else:
+                    raise self.unexpected(pos, "expected ',' or ']' after an array element")
+
+
+def parse(text: str, *, file: str | None = None, lines: LineIndex | None = None, max_depth: int = MAX_DEPTH) -> Node:
+    """Parse ``text`` into a node tree; raise :class:`TemplateParseError` (rule DPK001) with the
+    line and column of the first problem."""
+    return _Parser(text, file, lines if lines is not None else LineIndex(text), max_depth).parse()
+
+
+def to_python(node: Node) -> object:
+    """The plain Python value of a node tree (for tests and small lookups); iterative."""
+    import json
+
+    results: dict[int, object] = {}
+    stack: list[tuple[Node, bool]] = [(node, False)]
+    while stack:
+        current, expanded = stack.pop()
+        if isinstance(current, StringNode):
+            results[id(current)] = current.value
+        elif isinstance(current, ScalarNode):
+            results[id(current)] = json.loads(current.value)
+        elif isinstance(current, MappingNode):
+            if expanded:
+                results[id(current)] = {e.key: results[id(e.value)] for e in current.entries}
+            else:
+                stack.append((current, True))
+                stack.extend((e.value, False) for e in current.entries)
+        elif isinstance(current, SequenceNode):
+            if expanded:
+                results[id(current)] = [results[id(item)] for item in current.items]
+            else:
+                stack.append((current, True))
+                stack.extend((item, False) for item in current.items)
+    return results[id(node)]

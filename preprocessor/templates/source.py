@@ -1,0 +1,137 @@
+"""Finding template files and reading them into text, with every failure a clear error."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from preprocessor.errors import InputError
+
+TEMPLATE_SUFFIXES = (".tf.json", ".tf", ".json", ".yaml", ".yml", ".template")
+SKIPPED_DIRECTORIES = frozenset({".git", ".terraform", "node_modules"})
+MAX_TEMPLATE_BYTES = 64 * 1024 * 1024
+BOM = b"\xef\xbb\xbf"
+
+
+def is_template_name(name: str) -> bool:
+    return name.endswith(TEMPLATE_SUFFIXES)
+
+
+def _unreadable(display: str, message: str, hint: str | None = None) -> InputError:
+    return InputError(message, file=display, hint=hint, rule="DPK002")
+
+
+def read_source(path: Path, display: str) -> tuple[str, bool]:
+    """The file decoded as ``utf-8-sig`` with line endings kept, and whether it had a BOM."""
+    try:
+        info = os.stat(path)
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError
+        if not stat.S_ISREG(info.st_mode):
+            raise _unreadable(display, "this is not a regular file (a device, socket or pipe)")
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_TEMPLATE_BYTES + 1)
+    except FileNotFoundError:
+        raise _unreadable(display, "the file does not exist (or vanished while being read)") from None
+    except IsADirectoryError:
+        try:
+            os.listdir(path)
+        except OSError as exc:
+            raise _unreadable(display, f"cannot read the directory: {exc.strerror or exc}") from None
+        raise _unreadable(display, "this is a directory, not a template file") from None
+    except PermissionError:
+        raise _unreadable(display, "cannot read the file: permission denied", "check the file's permissions") from None
+    except OSError as exc:
+        raise _unreadable(display, f"cannot read the file: {exc.strerror or exc}") from None
+    if len(data) > MAX_TEMPLATE_BYTES:
+        raise _unreadable(
+            display,
+            f"the file is larger than {MAX_TEMPLATE_BYTES // (1024 * 1024)} MiB, too large for a template",
+        )
+    return decode_source(data, display)
+
+
+def decode_source(data: bytes, display: str) -> tuple[str, bool]:
+    bom = data.startswith(BOM)
+    body = data[len(BOM) :] if bom else data
+    nul = body.find(b"\x00")
+    if nul != -1:
+        raise _unreadable(
+            display,
+            f"this looks like a binary file (a NUL byte at offset {nul}), not a text template",
+            "templates are UTF-8 text",
+        )
+    try:
+        return body.decode("utf-8"), bom
+    except UnicodeDecodeError as exc:
+        line = body.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (body.rfind(b"\n", 0, exc.start) + 1) + 1
+        error = _unreadable(
+            display,
+            f"the file is not UTF-8 text (byte 0x{body[exc.start]:02x} at line {line}, byte {column} of the line)",
+            "save the file as UTF-8",
+        )
+        error.line = line
+        raise error from None
+
+
+def _walk(root: Path, keep: bool | None) -> Iterator[Path]:
+    """Files under ``root`` depth-first in name order, skipping tool directories and never
+    entering a directory twice (symlink loops). ``keep``: only template names when true."""
+    seen: set[tuple[int, int]] = set()
+    stack: list[Path] = [root]
+    while stack:
+        directory = stack.pop()
+        try:
+            info = directory.stat()
+            key = (info.st_dev, info.st_ino)
+            if key in seen:
+                continue
+            seen.add(key)
+            with os.scandir(directory) as entries:
+                listing = sorted(entries, key=lambda entry: entry.name)
+        except FileNotFoundError:
+            continue  # vanished while scanning: nothing left to check there
+        except OSError:
+            yield directory  # reading it reports the problem with its name
+            continue
+        subdirectories: list[Path] = []
+        for entry in listing:
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if is_dir:
+                if entry.name not in SKIPPED_DIRECTORIES:
+                    subdirectories.append(Path(entry.path))
+            elif not keep or is_template_name(entry.name):
+                try:
+                    regular = entry.is_file() or not os.path.exists(entry.path)
+                except OSError:
+                    regular = True
+                if regular:
+                    yield Path(entry.path)
+        stack.extend(reversed(subdirectories))
+
+
+def _paths(paths: Sequence[Path], templates_only: bool) -> Iterator[Path]:
+    for path in paths:
+        if path.is_dir():
+            yield from _walk(path, templates_only)
+        elif path.exists() or path.is_symlink():
+            yield path
+        else:
+            raise InputError(f"{path}: no such file or directory", file=str(path), rule="DPK002")
+
+
+def discover(paths: Sequence[Path]) -> Iterator[Path]:
+    """Template files: files as given; directories recursively (sorted), skipping ``.git``,
+    ``.terraform`` and ``node_modules``, keeping ``.tf .tf.json .json .yaml .yml .template``."""
+    return _paths(paths, True)
+
+
+def iter_files(paths: Sequence[Path]) -> Iterator[Path]:
+    """Every file under ``paths`` (same skips), for copying a whole module along."""
+    return _paths(paths, False)

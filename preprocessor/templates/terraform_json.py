@@ -1,0 +1,149 @@
+"""Terraform JSON configuration (``.tf.json``), read with the position-keeping JSON decoder.
+
+``{"resource": {"TYPE": {"NAME": {...}}}}``, where Terraform also allows a list of objects at
+each of these levels and for nested blocks. Strings are templates: one that is exactly
+``"${traversal}"`` is a reference, exactly ``"${other expression}"`` a function, and any other
+string with ``${`` or ``%{`` an interpolation.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import NamedTuple
+
+from preprocessor.errors import TemplateParseError
+from preprocessor.model import ImageRef, LineIndex, Placeholder, PropertyRole, RefKind
+from preprocessor.templates.placeholders import find_placeholders
+from preprocessor.templates.tree import MappingNode, Node, ScalarNode, SequenceNode, StringNode, children
+from providers import ResourceSpec
+
+TEMPLATE_SEQUENCE = re.compile(r"(?<!\$)\$\{|(?<!%)%\{")
+WHOLE_INTERPOLATION = re.compile(r"\$\{~?\s*([^{}]*?)\s*~?\}")
+TRAVERSAL = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_][A-Za-z0-9_-]*)+")
+
+
+class TerraformContent(NamedTuple):
+    image_refs: list[ImageRef]
+    placeholders: list[Placeholder]
+
+
+def _objects(node: Node) -> list[MappingNode]:
+    """A JSON object, or each object of a list of objects (Terraform allows both)."""
+    if isinstance(node, MappingNode):
+        return [node]
+    if isinstance(node, SequenceNode):
+        return [item for item in node.items if isinstance(item, MappingNode)]
+    return []
+
+
+def resource_bodies(root: MappingNode) -> list[tuple[str, str, MappingNode]]:
+    """(type, name, body) of every ``resource`` block."""
+    found = []
+    for entry in root.entries:
+        if entry.key != "resource":
+            continue
+        for types in _objects(entry.value):
+            for type_entry in types.entries:
+                for names in _objects(type_entry.value):
+                    for name_entry in names.entries:
+                        for body in _objects(name_entry.value):
+                            found.append((type_entry.key, name_entry.key, body))
+    return found
+
+
+def classify_string(value: str) -> RefKind:
+    if TEMPLATE_SEQUENCE.search(value) is None:
+        return RefKind.LITERAL
+    whole = WHOLE_INTERPOLATION.fullmatch(value)
+    if whole is not None:
+        return RefKind.REFERENCE if TRAVERSAL.fullmatch(whole.group(1)) else RefKind.FUNCTION
+    return RefKind.INTERPOLATION
+
+
+def _values(body: MappingNode, path: tuple[str, ...]) -> list[Node]:
+    found: list[Node] = []
+    stack: list[tuple[Node, int]] = [(body, 0)]
+    while stack:
+        node, depth = stack.pop()
+        for mapping in _objects(node):
+            child = mapping.get(path[depth])
+            if child is None:
+                continue
+            if depth == len(path) - 1:
+                found.append(child)
+            else:
+                stack.append((child, depth + 1))
+    return found
+
+
+def _image_ref(
+    node: Node, text: str, file: str, name: str, spec: ResourceSpec, path: str, role: PropertyRole
+) -> ImageRef:
+    if isinstance(node, StringNode):
+        kind = classify_string(node.value)
+        if kind is RefKind.LITERAL:
+            return ImageRef(
+                file, node.content_span, name, spec.resource_type, path, kind, node.value, role, spec.provider
+            )
+    elif isinstance(node, ScalarNode):
+        return ImageRef(
+            file, node.span, name, spec.resource_type, path, RefKind.LITERAL, node.value, role, spec.provider
+        )
+    else:
+        kind = RefKind.FUNCTION
+    return ImageRef(
+        file, node.span, name, spec.resource_type, path, kind, text[node.start : node.end], role, spec.provider
+    )
+
+
+def extract(root: Node, text: str, lines: LineIndex, file: str, table: Mapping[str, ResourceSpec]) -> TerraformContent:
+    if not isinstance(root, MappingNode):
+        span = root.span
+        raise TemplateParseError(
+            "a .tf.json file must hold one JSON object (with keys such as resource, variable, output)",
+            file=file,
+            line=span.line,
+            column=span.column,
+            rule="DPK003",
+        )
+    bodies = resource_bodies(root)
+    refs: list[ImageRef] = []
+    for resource_type, name, body in bodies:
+        spec = table.get(resource_type)
+        if spec is None:
+            continue
+        for prop in spec.properties:
+            for value in _values(body, prop.path):
+                refs.append(_image_ref(value, text, file, f"{resource_type}.{name}", spec, prop.dotted, prop.role))
+    refs.sort(key=lambda ref: ref.span.start)
+    context = {id(body): (f"{resource_type}.{name}", resource_type) for resource_type, name, body in bodies}
+    placeholders: list[Placeholder] = []
+    seen: set[int] = set()
+    stack: list[tuple[Node, tuple[str, str] | None, tuple[str, ...]]] = [(root, None, ())]
+    while stack:
+        node, owner, path = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        owner = context.get(id(node), owner)
+        if id(node) in context:
+            path = ()
+        if isinstance(node, StringNode):
+            placeholders.extend(
+                find_placeholders(
+                    text,
+                    node.content_start,
+                    node.content_end,
+                    lines,
+                    file,
+                    owner[0] if owner else None,
+                    owner[1] if owner else None,
+                    ".".join(path) if owner and path else None,
+                )
+            )
+            continue
+        for key, child in children(node):
+            stack.append((child, owner, (*path, key) if key is not None else path))
+    placeholders.sort(key=lambda placeholder: placeholder.span.start)
+    return TerraformContent(refs, placeholders)

@@ -1,0 +1,127 @@
+"""The node tree the JSON and YAML loaders share: mappings keep key order and key spans,
+strings keep the span of their raw content, and every node knows its source span.
+
+Nodes store character offsets only; a :class:`~preprocessor.model.Span` (line and column
+too) is computed on demand from the document's :class:`~preprocessor.model.LineIndex`,
+so building a tree for a large file costs no line lookups.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import NamedTuple
+
+from preprocessor.model import LineIndex, Span
+
+
+class Node:
+    __slots__ = ("end", "lines", "start")
+
+    def __init__(self, lines: LineIndex, start: int, end: int) -> None:
+        self.lines = lines
+        self.start = start
+        self.end = end
+
+    @property
+    def span(self) -> Span:
+        return self.lines.span(self.start, self.end)
+
+
+class Entry(NamedTuple):
+    key: str
+    key_start: int
+    key_end: int
+    value: Node
+
+
+class MappingNode(Node):
+    __slots__ = ("entries",)
+
+    def __init__(self, lines: LineIndex, start: int, end: int, entries: list[Entry]) -> None:
+        super().__init__(lines, start, end)
+        self.entries = entries
+
+    def get(self, key: str) -> Node | None:
+        for entry in self.entries:
+            if entry.key == key:
+                return entry.value
+        return None
+
+    def entry(self, key: str) -> Entry | None:
+        for entry in self.entries:
+            if entry.key == key:
+                return entry
+        return None
+
+    def keys(self) -> list[str]:
+        return [entry.key for entry in self.entries]
+
+
+class SequenceNode(Node):
+    __slots__ = ("items",)
+
+    def __init__(self, lines: LineIndex, start: int, end: int, items: list[Node]) -> None:
+        super().__init__(lines, start, end)
+        self.items = items
+
+
+class StringNode(Node):
+    """A string value. ``content_start``/``content_end`` delimit its raw source text: between
+    the quotes for a quoted string, the whole token for a plain YAML scalar."""
+
+    __slots__ = ("content_end", "content_start", "plain", "value")
+
+    def __init__(
+        self,
+        lines: LineIndex,
+        start: int,
+        end: int,
+        value: str,
+        content_start: int,
+        content_end: int,
+        plain: bool = False,
+    ) -> None:
+        super().__init__(lines, start, end)
+        self.value = value
+        self.content_start = content_start
+        self.content_end = content_end
+        self.plain = plain
+
+    @property
+    def content_span(self) -> Span:
+        return self.lines.span(self.content_start, self.content_end)
+
+
+class ScalarNode(Node):
+    """A number, boolean or null; ``value`` is its source text."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, lines: LineIndex, start: int, end: int, value: str) -> None:
+        super().__init__(lines, start, end)
+        self.value = value
+
+
+class TaggedNode(Node):
+    """A YAML short-form intrinsic function such as ``!Ref x``; ``function`` is its long
+    name (``Ref``, ``Fn::Sub``, ``Fn::MergeMapToList``)."""
+
+    __slots__ = ("function", "value")
+
+    def __init__(self, lines: LineIndex, start: int, end: int, function: str, value: Node) -> None:
+        super().__init__(lines, start, end)
+        self.function = function
+        self.value = value
+
+
+def children(node: Node) -> Iterator[tuple[str | None, Node]]:
+    """Direct children with the mapping key that leads to each (``None`` for list items
+    and the argument of a tagged function)."""
+    if isinstance(node, MappingNode):
+        for entry in node.entries:
+            yield entry.key, entry.value
+    elif isinstance(node, SequenceNode):
+        for item in node.items:
+            yield None, item
+    elif isinstance(node, TaggedNode):
+        yield None, node.value
