@@ -197,7 +197,7 @@ class _Renderer:
                 expires=self.options.expires,
                 endpoint=self.options.endpoint,
                 signed_at=self.signed_at,
-                credentials_expire_at=_store_credentials_expiry(store),
+                credentials_expiry=lambda: _store_credentials_expiry(store),
             )
             self._resolvers[key] = found
         return found
@@ -333,11 +333,14 @@ def _read(path: Path) -> bytes:
 
 
 def _store_credentials_expiry(store: Any) -> datetime | None:
-    """When the store's signing credentials expire (assumed roles, session tokens), if they do."""
-    get = getattr(store, "credentials", None)
-    if get is None:
+    """When an S3 store's signing credentials expire (assumed roles, credential processes, SSO),
+    if they do: resolved through the same boto3 credential chain and profile the store signs with."""
+    options = getattr(store, "options", None)
+    if options is None or not hasattr(options, "profile"):
         return None
-    return credentials_expiry(get() if callable(get) else get)
+    import boto3
+
+    return credentials_expiry(boto3.session.Session(profile_name=options.profile).get_credentials())
 
 
 def _validate(templates: list[Template], project: Project) -> list[Diagnostic]:

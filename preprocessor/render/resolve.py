@@ -7,11 +7,12 @@ and signed once, however many templates and regions use it. Signing is local (bo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from preprocessor.catalog.model import DistributionStatus, Package, PackageType, PackageVersion
+from preprocessor.catalog.model import Package, PackageType, PackageVersion
 from preprocessor.catalog.store import Endpoint, Store
 from preprocessor.errors import CatalogError, DeploypkgError, InputError, PolicyError
 from preprocessor.names import PackageSpec
@@ -80,12 +81,15 @@ class ArtifactResolver:
     expires: int
     endpoint: Endpoint
     signed_at: datetime
-    credentials_expire_at: datetime | None = None
+    credentials_expiry: Callable[[], datetime | None] = lambda: None
+    """When the signing credentials expire; asked once, when the first URL is signed."""
     cut_short: bool = False
     """Set when some presigned URL dies before the requested expiry (DPK309)."""
     _specs: dict[PackageSpec, Resolved] = field(default_factory=dict)
     _access: dict[tuple[str, str, str], DeploypkgError | None] = field(default_factory=dict)
     _artifacts: dict[tuple[PackageSpec, str, str], Artifact] = field(default_factory=dict)
+    _credentials_checked: bool = False
+    credentials_expire_at: datetime | None = None
 
     def resolve(self, spec: PackageSpec) -> Resolved:
         known = self._specs.get(spec)
@@ -104,13 +108,6 @@ class ArtifactResolver:
             refusal: DeploypkgError | None = None
             try:
                 access.check(self.catalog, version, region, self.account)
-                distribution = version.distributions.get(region)
-                if distribution is None or distribution.status is not DistributionStatus.AVAILABLE:
-                    state = "no copy" if distribution is None else f"its copy is {distribution.status.value}"
-                    refusal = PolicyError(
-                        f"{version.package}@{version.version} is not available in {region} ({state})",
-                        rule="DPK301",
-                    )
             except PolicyError as error:
                 refusal = error
             self._access[key] = refusal
@@ -123,13 +120,14 @@ class ArtifactResolver:
         resolved = self.resolve(spec)
         refusal = self._refusal(resolved.version, region)
         if refusal is not None:
-            version = resolved.version
-            usable = self.usable_regions(version)
-            who = f"account {self.account}" if self.account else "an anonymous account"
+            usable = self.usable_regions(resolved.version)
+            who = f"account {self.account}" if self.account else "an anonymous caller"
+            hint = f"{resolved.version.package}@{resolved.version.version} is usable by {who} in: "
+            hint += ", ".join(usable) if usable else "no region"
             raise PolicyError(
-                f"{version.package}@{version.version} cannot be used in {region}: {refusal.message}",
+                f"in {region}: {refusal.message}",
                 rule=refusal.rule or "DPK301",
-                hint=f"usable by {who} in: {', '.join(usable) if usable else 'no region'}",
+                hint=f"{hint}; {refusal.hint}" if refusal.hint else hint,
             )
         return resolved
 
@@ -192,6 +190,11 @@ class ArtifactResolver:
             url = self.store.object_url(region, bucket, key, presign=False, endpoint=self.endpoint)
             return base._replace(value=url, bucket=bucket, key=key)
         url = self.store.object_url(region, bucket, key, presign=True, expires=self.expires, endpoint=self.endpoint)
+        if url.startswith("file:"):
+            return base._replace(value=url, bucket=bucket, key=key)  # a local store's file never expires
+        if not self._credentials_checked:
+            self.credentials_expire_at = self.credentials_expiry()
+            self._credentials_checked = True
         dies_at, cut = url_lifetime(self.expires, self.signed_at, self.credentials_expire_at)
         self.cut_short = self.cut_short or cut
         return base._replace(value=url, bucket=bucket, key=key, expires_at=utc_text(dies_at))
