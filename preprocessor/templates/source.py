@@ -10,7 +10,7 @@ from pathlib import Path
 from preprocessor.errors import InputError
 
 TEMPLATE_SUFFIXES = (".tf.json", ".tf", ".json", ".yaml", ".yml", ".template")
-SKIPPED_DIRECTORIES = frozenset({".git", ".terraform", "node_modules"})
+SKIPPED_DIRECTORIES = frozenset({".git", ".terraform", "node_modules", ".deploypkg"})  # .deploypkg: plan work dirs
 MAX_TEMPLATE_BYTES = 64 * 1024 * 1024
 BOM = b"\xef\xbb\xbf"
 
