@@ -8,7 +8,6 @@ message says what is wrong; every hint says what to do.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import NamedTuple
 
@@ -16,7 +15,6 @@ from preprocessor.config import Association
 from preprocessor.model import (
     PLACEHOLDER_TYPES,
     ImageRef,
-    LineIndex,
     Placeholder,
     PropertyRole,
     RefKind,
@@ -203,9 +201,6 @@ def _short(text: str, limit: int = 60) -> str:
 
 # --- placeholders ---------------------------------------------------------------------
 
-_PLACEHOLDER_START = re.compile(r"\{\{\s*computenest::", re.IGNORECASE)
-_WELL_FORMED = re.compile(r"\{\{\s*computenest::(file|publicfile|acrimage|helmchart)::[^\s:{}]+\s*\}\}")
-
 
 def unknown_placeholder_package(placeholder: Placeholder, ctx: Context) -> Diagnostic | None:
     """DPK201: the placeholder names no associated package."""
@@ -224,35 +219,27 @@ def unknown_placeholder_package(placeholder: Placeholder, ctx: Context) -> Diagn
     )
 
 
-def malformed_placeholders(template: Template) -> Iterator[Diagnostic]:
-    """DPK203: ``{{ computenest::… }}`` text that is not ``{{ computenest::TYPE::NAME }}``.
-
-    Found in the text itself, so a placeholder the loader could not recognise is reported too.
-    """
-    index: LineIndex | None = None
-    for match in _PLACEHOLDER_START.finditer(template.text):
-        start = match.start()
-        close = template.text.find("}}", start)
-        newline = template.text.find("\n", start)
-        end = close + 2 if close != -1 and (newline == -1 or close < newline) else _line_end(template.text, start)
-        token = template.text[start:end]
-        if _WELL_FORMED.fullmatch(token):
-            continue
-        index = index or LineIndex(template.text)
-        yield diagnostic(
-            "DPK203",
-            template.display,
-            index.span(start, end),
-            f"malformed placeholder {_short(token.strip())}",
-            "write {{ computenest::TYPE::NAME }} with TYPE one of file, publicfile, acrimage, helmchart and a"
-            " non-empty NAME",
-        )
+def malformed_placeholder(placeholder: Placeholder, ctx: Context) -> Diagnostic | None:
+    """DPK203: ``{{ computenest::… }}`` with an unknown type or an empty name."""
+    if placeholder.placeholder_type in PLACEHOLDER_TYPES and placeholder.name:
+        return None
+    if placeholder.placeholder_type not in PLACEHOLDER_TYPES:
+        problem = f"unknown placeholder type {placeholder.placeholder_type!r}"
+    else:
+        problem = "a placeholder with an empty name"
+    return diagnostic(
+        "DPK203",
+        placeholder.file,
+        placeholder.span,
+        f"malformed placeholder: {problem}",
+        "write {{ computenest::TYPE::NAME }} with TYPE one of file, publicfile, acrimage, helmchart and the"
+        " name of an association",
+    )
 
 
-def _line_end(text: str, start: int) -> int:
-    end = text.find("\n", start)
-    end = len(text) if end == -1 else end
-    return end - 1 if end > start and text[end - 1] == "\r" else end
+PlaceholderRule = Callable[[Placeholder, Context], "Diagnostic | None"]
+
+PLACEHOLDER_RULES: tuple[PlaceholderRule, ...] = (malformed_placeholder, unknown_placeholder_package)
 
 
 # --- the template as a whole ----------------------------------------------------------
@@ -263,7 +250,9 @@ def check_template(template: Template, project: Project) -> Iterator[Diagnostic]
     providers = all_providers()
     default = template.provider or project.config.provider
     for ref in template.image_refs:
-        ctx = Context(template, project, providers.get(ref.provider or default or ""))
+        spec = project.table.get(ref.resource_type)
+        owner = ref.provider or (spec.provider if spec is not None else None) or default
+        ctx = Context(template, project, providers.get(owner or ""))
         for rule in IMAGE_RULES:
             found = rule(ref, ctx)
             if found is not None:
@@ -271,10 +260,11 @@ def check_template(template: Template, project: Project) -> Iterator[Diagnostic]
                 break
     ctx = Context(template, project, providers.get(default or ""))
     for placeholder in template.placeholders:
-        found = unknown_placeholder_package(placeholder, ctx)
-        if found is not None:
-            yield found
-    yield from malformed_placeholders(template)
+        for placeholder_rule in PLACEHOLDER_RULES:
+            found = placeholder_rule(placeholder, ctx)
+            if found is not None:
+                yield found
+                break
 
 
 def used_keys(template: Template) -> Iterator[str]:
@@ -283,7 +273,8 @@ def used_keys(template: Template) -> Iterator[str]:
         if ref.kind is RefKind.LITERAL and ref.role is PropertyRole.IMAGE_ID:
             yield ref.value
     for placeholder in template.placeholders:
-        yield placeholder.name
+        if placeholder.name:
+            yield placeholder.name
 
 
 def unused_association(association: Association, display: str) -> Diagnostic:
