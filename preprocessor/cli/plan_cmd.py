@@ -16,6 +16,7 @@ from preprocessor.terraform import plan as run_plan
 from preprocessor.terraform.output import PrefixedOutput
 
 _TERRAFORM_ARGS = "terraform_args"
+INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 
 class _PlanCommand(click.Command):
@@ -97,6 +98,10 @@ def plan(
         previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         report = run_plan(directory, options, PrefixedOutput(sys.stdout, sys.stderr))
+    except KeyboardInterrupt:
+        # Children are stopped by now; click's standalone mode would turn this into "Aborted!" / exit 1.
+        click.echo("deploypkg: interrupted", err=True)
+        ctx.exit(INTERRUPTED)
     finally:
         if in_main_thread:
             signal.signal(signal.SIGTERM, previous)
