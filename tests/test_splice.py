@@ -82,15 +82,12 @@ def test_ordinary_values_are_accepted(value: str) -> None:
 # --- every fixture template: the diff is exactly the replaced spans ---------------------------------
 
 
-def _fixture_templates() -> list[Path]:
-    from preprocessor.templates import discover
+def _fixture_templates(root: Path) -> list[Path]:
+    from preprocessor.project import project_for
+    from preprocessor.templates import discover, load_template
 
-    found = [p for p in discover([FIXTURES / "alicloud", FIXTURES / "aws"]) if not p.name.endswith(".j2")]
-    return sorted(p for p in found if "catalog" not in p.relative_to(FIXTURES).parts)
-
-
-def _rendered(out: Path, region: str, project: Path, source: Path) -> Path:
-    return out / region / source.relative_to(project)
+    found = [p for p in discover([root]) if not p.name.endswith(".j2")]
+    return sorted(p for p in found if load_template(p, project_for(p).table) is not None)
 
 
 def _changed_ranges(before: str, after: str) -> list[tuple[int, int]]:
@@ -107,24 +104,19 @@ def test_every_fixture_differs_from_its_source_exactly_at_the_replaced_spans(
     project: str, region: str, tmp_path: Path
 ) -> None:
     from preprocessor.render import RenderOptions, render_to_directory
-    from preprocessor.templates import load_template
 
-    root = FIXTURES / project
+    root = FIXTURES / project / "templates"
     out = tmp_path / "out"
     render_to_directory([root], [region], out, RenderOptions())
     manifest = json.loads((out / "manifest.json").read_text())
     substitutions = manifest["regions"][region]["substitutions"]
-    templates = [p for p in _fixture_templates() if p.is_relative_to(root)]
-    assert templates, "the fixture has templates"
-    from preprocessor.project import project_for
-
+    templates = _fixture_templates(root)
+    assert len(templates) >= 3, "the fixture has templates"
     replaced_somewhere = False
     for path in templates:
         relative = path.relative_to(root).as_posix()
         source_bytes = path.read_bytes()
-        output_bytes = _rendered(out, region, root, path).read_bytes()
-        template = load_template(path, project_for(path).table)
-        assert template is not None
+        output_bytes = (out / region / relative).read_bytes()
         mine = [s for s in substitutions if s["file"] == relative]
         if not mine:
             assert output_bytes == source_bytes, relative

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
+import uuid
 from pathlib import Path, PurePosixPath
 from types import TracebackType
 from typing import Any
@@ -51,7 +51,9 @@ class StagedDirectory:
     def __init__(self, target: Path) -> None:
         self.target = target
         target.parent.mkdir(parents=True, exist_ok=True)
-        self.root = Path(tempfile.mkdtemp(prefix=f".{target.name}.render-", dir=target.parent))
+        # os.mkdir (not mkdtemp, which makes it private): the output is an ordinary directory.
+        self.root = target.parent / f".{target.name}.render-{uuid.uuid4().hex[:12]}"
+        os.mkdir(self.root)
         self._committed = False
 
     def path(self, relative: PurePosixPath | str) -> Path:
@@ -76,8 +78,7 @@ class StagedDirectory:
     def commit(self) -> None:
         backup: Path | None = None
         if self.target.exists():
-            backup = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.old-", dir=self.target.parent))
-            os.rmdir(backup)
+            backup = self.target.parent / f".{self.target.name}.old-{uuid.uuid4().hex[:12]}"
             os.rename(self.target, backup)
         try:
             os.rename(self.root, self.target)
