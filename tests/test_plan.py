@@ -246,6 +246,19 @@ def test_errors_before_terraform_keep_deploypkg_codes(
     assert not (module / ".deploypkg" / "plan" / "cn-hangzhou").exists()
 
 
+def test_work_dir_that_would_be_rendered_or_overwritten_is_refused(module: Path, env: dict[str, str]) -> None:
+    inside = plan(module, env, "--region", "cn-hangzhou", "--work-dir", str(module / "plans"))
+    assert inside.exit_code == 2 and "is inside the module" in inside.stderr
+    assert not (module / "plans").exists()
+    # a work root whose region directory is the module itself
+    holder = module.parent
+    renamed = holder / "cn-hangzhou"
+    module.rename(renamed)
+    over = plan(renamed, env, "--region", "cn-hangzhou", "--work-dir", str(holder))
+    assert over.exit_code == 2 and "contains the module" in over.stderr, over.stderr
+    assert (renamed / "main.tf").is_file() and (renamed / "variables.tf").is_file()
+
+
 def test_not_a_module(tmp_path: Path, env: dict[str, str]) -> None:
     (tmp_path / "empty").mkdir()
     result = plan(tmp_path / "empty", env, "--region", "cn-hangzhou")

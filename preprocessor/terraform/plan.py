@@ -66,6 +66,31 @@ def check_module_dir(module_dir: Path) -> None:
         )
 
 
+def check_work_root(module_dir: Path, work_root: Path) -> None:
+    """A work root inside the module must be in a directory the loaders skip (``.deploypkg``),
+    or the next plan would render the previous work directories as part of the module."""
+    from preprocessor.templates.source import SKIPPED_DIRECTORIES
+
+    module = module_dir.resolve()
+    if work_root != module and module not in work_root.parents:
+        return
+    if not any(part in SKIPPED_DIRECTORIES for part in work_root.relative_to(module).parts):
+        raise InputError(
+            f"--work-dir {work_root} is inside the module {module_dir}: later plans would render it as a source",
+            hint=f"use a directory outside {module_dir}, or one under {module_dir / '.deploypkg'}",
+        )
+
+
+def check_region_dir(module_dir: Path, region_dir: Path) -> None:
+    """Mirroring into a region directory deletes what is not rendered: never let it hold the module."""
+    module = module_dir.resolve()
+    if region_dir == module or region_dir in module.parents:
+        raise InputError(
+            f"the work directory {region_dir} contains the module {module_dir}; planning would overwrite it",
+            hint="choose another --work-dir",
+        )
+
+
 def _prepare_work_root(work_root: Path, default_location: bool) -> None:
     work_root.mkdir(parents=True, exist_ok=True)
     if default_location:
@@ -93,6 +118,8 @@ def render_work_dirs(module_dir: Path, work_root: Path, options: PlanOptions, ou
             output.message(f"warning: {warning.render()}")
         for region, reason in report.excluded.items():
             output.message(f"region {region} left out: {reason}")
+        for region in report.regions:
+            check_region_dir(module_dir, work_root / region)
         withheld: set[Path] = set()
         for region in report.regions:
             withheld.update(sync_tree(rendered / region, work_root / region))
@@ -126,6 +153,7 @@ def plan(
     check_plan_arguments(options.terraform_args, 2 if options.all_regions else len(options.regions))
     env, cache = terraform_environment(environ)
     work_root = work_root_for(module_dir, options.work_dir)
+    check_work_root(module_dir, work_root)
     _prepare_work_root(work_root, options.work_dir is None)
 
     started = time.monotonic()
