@@ -280,10 +280,13 @@ class _Renderer:
         display = _display(source.path)
         region = result.name
 
+        written: set[str] = set()
+
         def artifact(name: str, kind: str) -> Artifact:
             association = project.associations.get(name)
             spec = association.spec if association is not None else parse_package_spec(name)
             found = resolver.artifact(spec, kind, region)
+            written.add(found.value)
             result.artifacts[(found.package, found.version, found.kind)] = found
             result.substitutions.append(
                 {
@@ -321,7 +324,10 @@ class _Renderer:
         if template is None:
             result.files[source.output] = (b"\xef\xbb\xbf" if bom else b"") + rendered.encode("utf-8")
             return
-        _refuse_on_errors(_validate([template], project))
+        # The IDs image() wrote are this region's copies, not associated literals: not DPK102 findings.
+        produced = {(ref.span.line, ref.span.column) for ref in template.image_refs if ref.value in written}
+        found = _validate([template], project)
+        _refuse_on_errors([d for d in found if not (d.rule_id == "DPK102" and (d.line, d.column) in produced)])
         result.files[source.output] = self._splice(source, template, _uses(template, project), result)
 
 
