@@ -11,6 +11,11 @@ from pathlib import Path
 import pytest
 from catalog_testing import CatalogEnv, make_env
 
+DRAFT_ID = "m-bp1hq9xw0dnk2c7r5678"
+HZ_IMAGE = "cn-hangzhou=" + DRAFT_ID
+WEB_ID = "m-bp1g7004ksh0oeuc1234"
+WEB_SOURCE = {"region": "cn-hangzhou", "image_id": WEB_ID}
+
 
 @pytest.fixture(params=["local", "s3"])
 def env(request: pytest.FixtureRequest, tmp_path: Path) -> CatalogEnv:
@@ -62,11 +67,11 @@ def test_file_upload_is_content_addressed_and_skipped_when_there(env: CatalogEnv
 
 def test_replace_draft_rules(env: CatalogEnv) -> None:
     base = ("publish", "web-image", "1.1.0", "--type", "ecs-image")
-    assert env.cli(*base, "--image", "cn-hangzhou=m-bp1hq9xw0dnk2c7r5678").exit_code == 0
-    refused = env.cli(*base, "--image", "cn-hangzhou=m-bp1g7004ksh0oeuc1234")
+    assert env.cli(*base, "--image", HZ_IMAGE).exit_code == 0
+    refused = env.cli(*base, "--image", "cn-hangzhou=" + WEB_ID)
     assert refused.exit_code == 1
     assert "already exists as a draft" in refused.stderr and "--replace-draft" in refused.stderr
-    replaced = env.cli(*base, "--image", "cn-hangzhou=m-bp1g7004ksh0oeuc1234", "--replace-draft")
+    replaced = env.cli(*base, "--image", "cn-hangzhou=" + WEB_ID, "--replace-draft")
     assert replaced.exit_code == 0, replaced.stderr
     assert "replaced draft" in replaced.stdout
     assert _version(env, "web-image", "1.1.0")["source"] == {
@@ -74,7 +79,7 @@ def test_replace_draft_rules(env: CatalogEnv) -> None:
         "image_id": "m-bp1g7004ksh0oeuc1234",
     }
     assert env.cli("release", "web-image", "1.1.0").exit_code == 0
-    never = env.cli(*base, "--image", "cn-hangzhou=m-bp1hq9xw0dnk2c7r5678", "--replace-draft")
+    never = env.cli(*base, "--image", HZ_IMAGE, "--replace-draft")
     assert never.exit_code == 1
     assert "already published; a published version is never replaced" in never.stderr
     assert _version(env, "web-image", "1.1.0")["source"] == {
@@ -87,21 +92,21 @@ def test_replace_draft_rules(env: CatalogEnv) -> None:
     ("args", "words"),
     [
         (
-            ("bad..name", "1.0.0", "--type", "ecs-image", "--image", "cn-hangzhou=m-bp1hq9xw0dnk2c7r5678"),
+            ("bad..name", "1.0.0", "--type", "ecs-image", "--image", HZ_IMAGE),
             "invalid package",
         ),
-        (("web", "1/0", "--type", "ecs-image", "--image", "cn-hangzhou=m-bp1hq9xw0dnk2c7r5678"), "invalid version"),
+        (("web", "1/0", "--type", "ecs-image", "--image", HZ_IMAGE), "invalid version"),
         (
             ("web", "1.0", "--type", "ecs-image", "--image", "cn-hangzhou=ami-0123456789abcdef0"),
             "not a alicloud image ID",
         ),
         (
-            ("web", "1.0", "--type", "ecs-image", "--image", "eu-north-1=m-bp1hq9xw0dnk2c7r5678"),
+            ("web", "1.0", "--type", "ecs-image", "--image", "eu-north-1=" + DRAFT_ID),
             "not a alicloud region",
         ),
         (("web", "1.0", "--type", "ecs-image", "--image", "cn-hangzhou"), "is not REGION=ID"),
         (("web", "1.0", "--type", "ecs-image"), "needs its image"),
-        (("web", "1.0", "--image", "cn-hangzhou=m-bp1hq9xw0dnk2c7r5678"), "--type"),
+        (("web", "1.0", "--image", HZ_IMAGE), "--type"),
         (("web", "1.0", "--type", "file", "--file", "/nonexistent/x.tgz", "--region", "cn-hangzhou"), "does not exist"),
         (("web", "1.0", "--type", "container-image", "--image-ref", "not a ref"), "not a valid reference"),
         (("web", "1.0", "--type", "container-image", "--image-ref", "docker.io/library/nginx:1.25"), "--region"),
@@ -118,12 +123,7 @@ def test_bad_input_is_exit_2_without_traceback(tmp_path: Path, args: tuple[str, 
 
 
 def test_package_type_is_fixed(env: CatalogEnv) -> None:
-    assert (
-        env.cli(
-            "publish", "web", "1.0", "--type", "ecs-image", "--image", "cn-hangzhou=m-bp1hq9xw0dnk2c7r5678"
-        ).exit_code
-        == 0
-    )
+    assert env.cli("publish", "web", "1.0", "--type", "ecs-image", "--image", HZ_IMAGE).exit_code == 0
     other = env.cli(
         "publish", "web", "2.0", "--type", "container-image",
         "--image-ref", "registry.cn-hangzhou.aliyuncs.com/demo/web:2.0",

@@ -121,6 +121,10 @@ def distribute(
     if package.type is PackageType.ECS_IMAGE and provider.name != "aws":
         _check_recorded_images(provider, current, wanted, options.images)
 
+    if package.type in (PackageType.CONTAINER_IMAGE, PackageType.HELM_CHART):
+        for region in wanted:  # a bad pattern is bad input: refused before any region is touched
+            _reference_for(provider, package, current, region, options.image_ref_pattern)
+
     lock = threading.Lock()
     state = {"first": first}
 
@@ -128,6 +132,13 @@ def distribute(
         def change(document: PackageVersion) -> None:
             if document.status is VersionStatus.REVOKED:
                 raise CatalogError(f"{name} {version} was revoked while distributing")
+            earlier = document.distributions.get(distribution.region)
+            if (
+                earlier is not None
+                and earlier.status is DistributionStatus.AVAILABLE
+                and distribution.status is not DistributionStatus.AVAILABLE
+            ):
+                return  # a copy that is available stays recorded: a later failure never hides it
             document.distributions[distribution.region] = distribution
 
         with lock:  # one writer per process at a time; other processes are merged by If-Match
@@ -147,9 +158,17 @@ def _check_recorded_images(
 
     for region in regions:
         existing = version.distributions.get(region)
-        if existing is not None and existing.status is DistributionStatus.AVAILABLE and region not in images:
+        available = existing is not None and existing.status is DistributionStatus.AVAILABLE
+        if available and region not in images:
             continue
-        check_image_id(provider, region, recorded_image(region, images, version.package, version.version))
+        image_id = check_image_id(provider, region, recorded_image(region, images, version.package, version.version))
+        published = version.status is not VersionStatus.DRAFT
+        if existing is not None and available and published and existing.image_id != image_id:
+            raise CatalogError(
+                f"{region} already has {existing.image_id} in {version.status.value} "
+                f"{version.package} {version.version}",
+                hint="a published version's regional images never change; publish a new version",
+            )
 
 
 def _run_region(job: _Job, region: str) -> RegionOutcome:
@@ -157,7 +176,10 @@ def _run_region(job: _Job, region: str) -> RegionOutcome:
     try:
         outcome = _distribute_region(job, region)
     except Exception as exc:  # one region's failure is recorded, the others go on
-        message = exc.message if isinstance(exc, DeploypkgError) else f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, DeploypkgError):
+            message = f"{exc.message} (hint: {exc.hint})" if exc.hint else exc.message
+        else:
+            message = f"{type(exc).__name__}: {exc}"
         outcome = RegionOutcome(region, DistributionStatus.FAILED, None, False, message)
         try:
             job.record(Distribution(region, DistributionStatus.FAILED, updated_at=now(), error=message))
@@ -279,11 +301,6 @@ def _recorded_image_region(job: _Job, region: str) -> RegionOutcome:
     done = _already(job, region)
     if done is not None and image_id in (None, done.image_id):
         return RegionOutcome(region, DistributionStatus.AVAILABLE, done.image_id, True)
-    if done is not None and job.version.status is not VersionStatus.DRAFT:
-        raise CatalogError(
-            f"{region} already has {done.image_id} in published {job.version.package} {job.version.version}",
-            hint="a published version's regional images never change; publish a new version",
-        )
     assert image_id is not None  # checked up front by _check_recorded_images
     job.record(Distribution(region, DistributionStatus.AVAILABLE, image_id=image_id, updated_at=now()))
     return RegionOutcome(region, DistributionStatus.AVAILABLE, image_id, False)
@@ -314,21 +331,26 @@ def regional_reference(
     return ref
 
 
+def _reference_for(
+    provider: Provider, package: Package, version: PackageVersion, region: str, pattern: str | None
+) -> str:
+    source_ref = version.source.image_ref or version.source.chart_ref
+    if not source_ref:
+        raise CatalogError(f"{version.package} {version.version}: the source has no reference")
+    if pattern is None and not registry_pattern(provider).fullmatch(source_ref):
+        raise InputError(
+            f"{source_ref!r} is not in the {provider.name} registry ({provider.registry_host})",
+            hint="give the regional references' shape with --image-ref-pattern 'host-{region}/{path}'",
+        )
+    return regional_reference(provider, package, source_ref, region, pattern)
+
+
 def _reference_region(job: _Job, region: str) -> RegionOutcome:
     job.reporter.start(region, None)
     done = _already(job, region)
     if done is not None:
         return RegionOutcome(region, DistributionStatus.AVAILABLE, done.value, True)
-    source = job.version.source
-    source_ref = source.image_ref or source.chart_ref
-    if not source_ref:
-        raise CatalogError(f"{job.version.package} {job.version.version}: the source has no reference")
-    if job.options.image_ref_pattern is None and not registry_pattern(job.provider).fullmatch(source_ref):
-        raise InputError(
-            f"{source_ref!r} is not in the {job.provider.name} registry ({job.provider.registry_host})",
-            hint="give the regional references' shape with --image-ref-pattern 'host-{region}/{path}'",
-        )
-    ref = regional_reference(job.provider, job.package, source_ref, region, job.options.image_ref_pattern)
+    ref = _reference_for(job.provider, job.package, job.version, region, job.options.image_ref_pattern)
     if job.package.type is PackageType.CONTAINER_IMAGE:
         dist = Distribution(region, DistributionStatus.AVAILABLE, image_ref=ref, updated_at=now())
     else:

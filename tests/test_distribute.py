@@ -1,0 +1,256 @@
+"""distribute: files into every regional bucket (local store; S3 on the moto server, streamed for
+alicloud and server-side for aws), a failed region and the resuming rerun, concurrent distributions
+merged into one version document, EC2 CopyImage via moto, recorded alicloud images, registry refs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from catalog_testing import CatalogEnv, make_env
+
+PAYLOAD = bytes(range(256)) * 4096 + b"tail"  # 1 MiB and a bit: more than one read chunk
+
+
+def _init(env: CatalogEnv, provider: str) -> None:
+    result = env.cli("init", "--provider", provider, "--bucket-pattern", env.bucket_pattern)
+    assert result.exit_code == 0, result.stderr
+
+
+def _show(env: CatalogEnv, name: str, version: str) -> dict[str, Any]:
+    shown = env.cli("show", name, version, "--format", "json")
+    assert shown.exit_code == 0, shown.stderr
+    data: dict[str, Any] = json.loads(shown.stdout)
+    return data
+
+
+def _publish_file(env: CatalogEnv, tmp_path: Path, region: str) -> str:
+    path = tmp_path / "app-bundle.tar.gz"
+    path.write_bytes(PAYLOAD)
+    result = env.cli("publish", "app-bundle", "1.0.0", "--type", "file", "--file", str(path), "--region", region)
+    assert result.exit_code == 0, result.stderr
+    return f"files/sha256/{hashlib.sha256(PAYLOAD).hexdigest()}/app-bundle.tar.gz"
+
+
+@pytest.mark.parametrize(
+    ("kind", "provider", "regions"),
+    [
+        ("local", "alicloud", ("cn-hangzhou", "cn-beijing", "cn-shanghai", "cn-shenzhen")),
+        ("s3", "alicloud", ("cn-hangzhou", "cn-beijing", "cn-shanghai", "cn-shenzhen")),  # streamed copies
+        ("s3", "aws", ("us-east-1", "us-west-2", "eu-west-1", "ap-southeast-1")),  # server-side copies
+    ],
+)
+def test_failed_region_then_rerun_resumes(
+    request: pytest.FixtureRequest, tmp_path: Path, kind: str, provider: str, regions: tuple[str, ...]
+) -> None:
+    if kind == "s3":
+        request.getfixturevalue("aws_env")
+    env = make_env(kind, tmp_path)
+    _init(env, provider)
+    source, *targets = regions
+    missing = targets[-1]
+    for region in (source, *targets[:-1]):
+        env.create_bucket(region)
+    key = _publish_file(env, tmp_path, source)
+
+    region_args = [arg for region in targets for arg in ("--region", region)]
+    first = env.cli("distribute", "app-bundle", "1.0.0", *region_args)
+    assert first.exit_code == 1, first
+    assert f"{missing}: failed:" in first.stdout
+    assert "rerun the same command" in first.stderr
+    assert "Traceback" not in first.stderr
+    version = _show(env, "app-bundle", "1.0.0")
+    assert version["distributions"][missing]["status"] == "failed"
+    assert env.bucket(missing) in version["distributions"][missing]["error"]
+    stamps = {}
+    for region in targets[:-1]:
+        assert version["distributions"][region]["status"] == "available"
+        assert env.object_bytes(region, key) == PAYLOAD
+        stamps[region] = env.object_stamp(region, key)
+
+    refused = env.cli("release", "app-bundle", "1.0.0")
+    assert refused.exit_code == 1
+    assert f"not available in {missing} (failed" in refused.stderr
+
+    env.create_bucket(missing)
+    second = env.cli("distribute", "app-bundle", "1.0.0", *region_args)
+    assert second.exit_code == 0, second
+    for region in targets[:-1]:
+        assert f"{region}: available {key} (already there)" in second.stdout
+        assert env.object_stamp(region, key) == stamps[region], f"{region} was copied again"
+    assert env.object_bytes(missing, key) == PAYLOAD
+    version = _show(env, "app-bundle", "1.0.0")
+    assert {r: d["status"] for r, d in version["distributions"].items()} == dict.fromkeys(regions, "available")
+    assert "error" not in version["distributions"][missing]
+    assert env.cli("release", "app-bundle", "1.0.0").exit_code == 0
+
+
+def test_concurrent_distributions_keep_each_others_regions(tmp_path: Path) -> None:
+    env = make_env("local", tmp_path)
+    _init(env, "alicloud")
+    regions = ["cn-hangzhou", "cn-beijing", "cn-shanghai", "cn-shenzhen", "cn-qingdao", "cn-chengdu", "cn-guangzhou"]
+    for region in regions:
+        env.create_bucket(region)
+    _publish_file(env, tmp_path, regions[0])
+    command = [
+        sys.executable,
+        "-m",
+        "preprocessor",
+        "catalog",
+        "--catalog",
+        env.url,
+        "distribute",
+        "app-bundle",
+        "1.0.0",
+    ]
+    processes = [
+        subprocess.Popen(
+            [*command, "--region", region, "--parallel", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        for region in regions[1:]
+    ]
+    for process in processes:
+        _, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err
+    version = _show(env, "app-bundle", "1.0.0")
+    assert sorted(version["distributions"]) == sorted(regions)
+    assert all(d["status"] == "available" for d in version["distributions"].values())
+
+
+def test_alicloud_images_are_recorded_not_copied(tmp_path: Path) -> None:
+    env = make_env("local", tmp_path)
+    _init(env, "alicloud")
+    assert (
+        env.cli(
+            "publish", "web-image", "1.0.0", "--type", "ecs-image", "--image", "cn-hangzhou=m-bp1g7004ksh0oeuc1234"
+        ).exit_code
+        == 0
+    )
+    missing = env.cli("distribute", "web-image", "1.0.0", "--region", "cn-beijing")
+    assert missing.exit_code == 2
+    assert "no ECS image given for cn-beijing" in missing.stderr and "CopyImage" in missing.stderr
+    bad = env.cli(
+        "distribute", "web-image", "1.0.0", "--region", "cn-beijing", "--image", "cn-beijing=ami-0123456789abcdef0"
+    )
+    assert bad.exit_code == 2 and "not a alicloud image ID" in bad.stderr
+    done = env.cli(
+        "distribute", "web-image", "1.0.0", "--region", "cn-beijing", "--region", "cn-shanghai",
+        "--image", "cn-beijing=m-2zeb3kq6nfv9wd8x1234", "--image", "cn-shanghai=m-uf6e5t0rlw3pq2vn1234",
+    )  # fmt: skip
+    assert done.exit_code == 0, done.stderr
+    dists = _show(env, "web-image", "1.0.0")["distributions"]
+    assert {r: d["image_id"] for r, d in dists.items()} == {
+        "cn-hangzhou": "m-bp1g7004ksh0oeuc1234",
+        "cn-beijing": "m-2zeb3kq6nfv9wd8x1234",
+        "cn-shanghai": "m-uf6e5t0rlw3pq2vn1234",
+    }
+    assert env.cli("release", "web-image", "1.0.0").exit_code == 0
+    changed = env.cli(
+        "distribute", "web-image", "1.0.0", "--region", "cn-beijing", "--image", "cn-beijing=m-2zeaaaaaaaaaaaaaaaaa"
+    )
+    assert changed.exit_code == 2
+    assert "never change" in changed.stderr
+    assert _show(env, "web-image", "1.0.0")["distributions"]["cn-beijing"]["image_id"] == "m-2zeb3kq6nfv9wd8x1234"
+
+
+def test_registry_references(tmp_path: Path) -> None:
+    env = make_env("local", tmp_path)
+    _init(env, "alicloud")
+    ref = "registry.cn-hangzhou.aliyuncs.com/demo/web-frontend:1.0.0"
+    assert env.cli("publish", "web-frontend", "1.0.0", "--type", "container-image", "--image-ref", ref).exit_code == 0
+    chart = "oci://registry.cn-hangzhou.aliyuncs.com/demo-charts/web-chart:1.0.0"
+    assert env.cli("publish", "web-chart", "1.0.0", "--type", "helm-chart", "--chart", chart).exit_code == 0
+    regions = ("--region", "cn-beijing", "--region", "cn-shanghai")
+    assert env.cli("distribute", "web-frontend", "1.0.0", *regions).exit_code == 0
+    assert env.cli("distribute", "web-chart", "1.0.0", *regions).exit_code == 0
+    refs = {r: d["image_ref"] for r, d in _show(env, "web-frontend", "1.0.0")["distributions"].items()}
+    assert refs["cn-shanghai"] == "registry.cn-shanghai.aliyuncs.com/demo/web-frontend:1.0.0"
+    charts = {r: d["chart_ref"] for r, d in _show(env, "web-chart", "1.0.0")["distributions"].items()}
+    assert charts["cn-beijing"] == "oci://registry.cn-beijing.aliyuncs.com/demo-charts/web-chart:1.0.0"
+    # A reference outside the provider's registry needs an explicit pattern.
+    other = "mirror.example.com/demo/tool:2.0"
+    assert (
+        env.cli(
+            "publish", "tool", "2.0", "--type", "container-image", "--image-ref", other, "--region", "cn-hangzhou"
+        ).exit_code
+        == 0
+    )
+    refused = env.cli("distribute", "tool", "2.0", "--region", "cn-beijing")
+    assert refused.exit_code == 2 and "--image-ref-pattern" in refused.stderr
+    patterned = env.cli(
+        "distribute",
+        "tool",
+        "2.0",
+        "--region",
+        "cn-beijing",
+        "--image-ref-pattern",
+        "mirror-{region}.example.com/{path}",
+    )
+    assert patterned.exit_code == 0, patterned.stderr
+    assert (
+        _show(env, "tool", "2.0")["distributions"]["cn-beijing"]["image_ref"]
+        == "mirror-cn-beijing.example.com/demo/tool:2.0"
+    )
+
+
+def _register_ami(region: str) -> str:
+    import boto3
+
+    ec2 = boto3.session.Session().client("ec2", region_name=region)
+    image: str = ec2.register_image(
+        Name="web-ami-source",
+        Architecture="x86_64",
+        RootDeviceName="/dev/xvda",
+        VirtualizationType="hvm",
+        BlockDeviceMappings=[{"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 8}}],
+    )["ImageId"]
+    return image
+
+
+def _own_images(region: str) -> list[dict[str, Any]]:
+    import boto3
+
+    ec2 = boto3.session.Session().client("ec2", region_name=region)
+    images: list[dict[str, Any]] = ec2.describe_images(Owners=["self"])["Images"]
+    return images
+
+
+def test_aws_images_copied_with_ec2_copy_image(aws_env: Any, tmp_path: Path) -> None:
+    aws_env.reset()
+    env = make_env("s3", tmp_path)
+    _init(env, "aws")
+    source = _register_ami("us-east-1")
+    assert (
+        env.cli("publish", "web-ami", "1.0.0", "--type", "ecs-image", "--image", f"us-east-1={source}").exit_code == 0
+    )
+    regions = ("--region", "us-west-2", "--region", "eu-west-1", "--region", "ap-southeast-1")
+    done = env.cli("distribute", "web-ami", "1.0.0", *regions, "--wait", "30")
+    assert done.exit_code == 0, done
+    dists = _show(env, "web-ami", "1.0.0")["distributions"]
+    for region in ("us-west-2", "eu-west-1", "ap-southeast-1"):
+        assert dists[region]["status"] == "available"
+        copies = [i for i in _own_images(region) if i["ImageId"] == dists[region]["image_id"]]
+        assert len(copies) == 1, f"{region}: the recorded AMI is not in EC2"
+        assert copies[0]["State"] == "available"
+        assert copies[0]["Name"] == "web-ami-1.0.0"
+    # A rerun copies nothing again.
+    before = {r: len(_own_images(r)) for r in ("us-west-2", "eu-west-1")}
+    again = env.cli("distribute", "web-ami", "1.0.0", *regions)
+    assert again.exit_code == 0
+    assert again.stdout.count("(already there)") == 3
+    assert {r: len(_own_images(r)) for r in before} == before
+    # A source AMI that does not exist: the region fails with EC2's error, recorded.
+    assert (
+        env.cli(
+            "publish", "web-ami", "1.0.1", "--type", "ecs-image", "--image", "us-east-1=ami-0123456789abcdef0"
+        ).exit_code
+        == 0
+    )
+    failed = env.cli("distribute", "web-ami", "1.0.1", "--region", "us-west-2")
+    assert failed.exit_code == 1
+    assert _show(env, "web-ami", "1.0.1")["distributions"]["us-west-2"]["status"] == "failed"
