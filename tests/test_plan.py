@@ -259,6 +259,28 @@ def test_work_dir_that_would_be_rendered_or_overwritten_is_refused(module: Path,
     assert (renamed / "main.tf").is_file() and (renamed / "variables.tf").is_file()
 
 
+def test_validation_errors_are_listed_and_nothing_runs(module: Path, env: dict[str, str]) -> None:
+    (module / "db.tf").write_text('resource "terraform_data" "db" {\n  input = "m-bp1zzzzzzzzzzzzzzzz9"\n}\n')
+    result = plan(module, env, *TWO_REGIONS, "--", "-detailed-exitcode")
+    assert result.exit_code == 1, result.stderr
+    assert re.search(r"db\.tf:2:\d+: error DPK102 ", result.stderr), result.stderr
+    assert "nothing was rendered" in result.stderr
+    assert not PREFIXED.search(result.stdout)
+
+
+def test_one_plan_at_a_time_per_work_dir(module: Path, env: dict[str, str]) -> None:
+    import fcntl
+
+    work = module / ".deploypkg" / "plan"
+    work.mkdir(parents=True)
+    with open(work / ".plan.lock", "a+b") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        busy = plan(module, env, "--region", "cn-hangzhou")
+    assert busy.exit_code == 2 and "another deploypkg plan is using" in busy.stderr
+    assert not (work / "cn-hangzhou").exists()
+    assert plan(module, env, "--region", "cn-hangzhou").exit_code == 0
+
+
 def test_not_a_module(tmp_path: Path, env: dict[str, str]) -> None:
     (tmp_path / "empty").mkdir()
     result = plan(tmp_path / "empty", env, "--region", "cn-hangzhou")

@@ -63,6 +63,16 @@ def _summary(report: PlanReport) -> None:
     help="Parent of the region work directories [default: DIR/.deploypkg/plan].",
 )
 @click.option("--parallel", type=click.IntRange(min=1), default=1, show_default=True, help="Regions planned at once.")
+@click.option(
+    "--expires", default="1h", show_default=True, help="Presigned URL lifetime: seconds, or 15m, 1h, 7d (max 7d)."
+)
+@click.option(
+    "--endpoint",
+    type=click.Choice(["public", "internal"]),
+    default="public",
+    show_default=True,
+    help="Sign URLs for the public or the in-region (internal) object-store endpoint.",
+)
 @click.option("--terraform", "terraform", metavar="PATH", help="The terraform binary [default: $TERRAFORM, or PATH].")
 @click.pass_context
 def plan(
@@ -74,6 +84,8 @@ def plan(
     config: Path | None,
     work_dir: Path | None,
     parallel: int,
+    expires: str,
+    endpoint: str,
     terraform: str | None,
 ) -> None:
     """Render the Terraform module at DIR per region and run terraform init and plan in each.
@@ -82,6 +94,8 @@ def plan(
     changes, 2 changes in some region, 1 a failure in any region (1 beats 2 beats 0);
     errors before terraform runs (bad input, render refusals) keep deploypkg's codes.
     """
+    from preprocessor.render import ValidationRefused, parse_expires
+
     options = PlanOptions(
         regions=regions,
         all_regions=all_regions,
@@ -91,6 +105,8 @@ def plan(
         parallel=parallel,
         terraform=terraform,
         terraform_args=ctx.meta.get(_TERRAFORM_ARGS, ()),
+        expires=parse_expires(expires),
+        endpoint=endpoint,
     )
     previous: Any = None
     in_main_thread = threading.current_thread() is threading.main_thread()
@@ -98,6 +114,14 @@ def plan(
         previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         report = run_plan(directory, options, PrefixedOutput(sys.stdout, sys.stderr))
+    except ValidationRefused as refused:
+        for diagnostic in refused.diagnostics:
+            click.echo(
+                f"{diagnostic.file}:{diagnostic.line}:{diagnostic.column}: "
+                f"{diagnostic.severity.value} {diagnostic.rule_id} {diagnostic.message}",
+                err=True,
+            )
+        raise
     except KeyboardInterrupt:
         # Children are stopped by now; click's standalone mode would turn this into "Aborted!" / exit 1.
         click.echo("deploypkg: interrupted", err=True)

@@ -8,11 +8,12 @@ each region's tree into its work directory (keeping ``.terraform/``), then run t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import NamedTuple
 
@@ -25,6 +26,7 @@ from preprocessor.terraform.workdir import sync_tree
 
 DEFAULT_WORK_DIR = Path(".deploypkg") / "plan"
 MANIFEST_NAME = "manifest.json"
+LOCK_NAME = ".plan.lock"
 
 
 class PlanOptions(NamedTuple):
@@ -39,6 +41,10 @@ class PlanOptions(NamedTuple):
     """The binary (``--terraform``); else ``$TERRAFORM``, else ``terraform`` on PATH."""
     terraform_args: tuple[str, ...] = ()
     """Passed through to ``terraform plan``."""
+    expires: int | None = None
+    """Presigned URL lifetime in seconds (render's default when None)."""
+    endpoint: str = "public"
+    """``public`` or ``internal``: which object-store endpoint presigned URLs are for."""
 
 
 class PlanReport(NamedTuple):
@@ -100,6 +106,25 @@ def _prepare_work_root(work_root: Path, default_location: bool) -> None:
             ignore.write_text("# created by deploypkg plan: work directories, never committed\n*\n")
 
 
+@contextlib.contextmanager
+def work_root_lock(work_root: Path) -> Iterator[None]:
+    """One plan at a time per work root: a second one would mirror files under a running terraform."""
+    import fcntl
+
+    with open(work_root / LOCK_NAME, "a+b") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise InputError(
+                f"another deploypkg plan is using the work directories in {work_root}",
+                hint="wait for it to finish, or give this one its own --work-dir",
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def render_work_dirs(module_dir: Path, work_root: Path, options: PlanOptions, output: PrefixedOutput) -> list[str]:
     """Render the module for every region into scratch space, then mirror each region into
     ``work_root/<region>``. Work directories are touched only when every region rendered."""
@@ -108,12 +133,15 @@ def render_work_dirs(module_dir: Path, work_root: Path, options: PlanOptions, ou
     scratch = Path(tempfile.mkdtemp(prefix=".render-", dir=work_root))
     try:
         rendered = scratch / "out"
-        report = render_to_directory(
-            [module_dir],
-            list(options.regions),
-            rendered,
-            RenderOptions(account=options.account, config=options.config, all_regions=options.all_regions),
+        render_options = RenderOptions(
+            account=options.account,
+            endpoint="internal" if options.endpoint == "internal" else "public",
+            config=options.config,
+            all_regions=options.all_regions,
         )
+        if options.expires is not None:
+            render_options = render_options._replace(expires=options.expires)
+        report = render_to_directory([module_dir], list(options.regions), rendered, render_options)
         for warning in report.warnings:
             output.message(f"warning: {warning.render()}")
         for region, reason in report.excluded.items():
@@ -156,10 +184,10 @@ def plan(
     check_work_root(module_dir, work_root)
     _prepare_work_root(work_root, options.work_dir is None)
 
-    started = time.monotonic()
-    regions = render_work_dirs(module_dir, work_root, options, output)
-    render_seconds = time.monotonic() - started
-
-    runs = [RegionRun(region, work_root / region) for region in regions]
-    results = run_regions(runs, terraform, options.terraform_args, env, output, options.parallel)
+    with work_root_lock(work_root):
+        started = time.monotonic()
+        regions = render_work_dirs(module_dir, work_root, options, output)
+        render_seconds = time.monotonic() - started
+        runs = [RegionRun(region, work_root / region) for region in regions]
+        results = run_regions(runs, terraform, options.terraform_args, env, output, options.parallel)
     return PlanReport(work_root, results, render_seconds, cache)
