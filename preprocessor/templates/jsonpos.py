@@ -20,6 +20,8 @@ MAX_DEPTH = 1000
 
 _WS = re.compile(r"[ \t\n\r]*")
 _PLAIN_STRING = re.compile(r'"([^"\\\x00-\x1f]*)"')
+_PLAIN_KEY = re.compile(r'"([^"\\\x00-\x1f]*)"[ \t\n\r]*:[ \t\n\r]*')
+_SEPARATOR = re.compile(r"[ \t\n\r]*([,\]}])[ \t\n\r]*")
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _LITERALS = {"true", "false", "null"}
@@ -89,6 +91,13 @@ class _Parser:
     def key(self, frame: _Frame, pos: int) -> int:
         """Read ``"key" :`` at ``pos`` into ``frame``; return the offset of the value."""
         text = self.text
+        fast = _PLAIN_KEY.match(text, pos)
+        if fast is not None:
+            key = fast.group(1)
+            if key not in frame.seen:
+                frame.seen[key] = pos
+                frame.key, frame.key_start, frame.key_end = key, pos, pos + len(key) + 2
+                return fast.end()
         if not text.startswith('"', pos):
             if text.startswith("}", pos) and frame.entries:
                 raise self.fail(pos, "a trailing comma before '}' is not allowed")
@@ -163,10 +172,15 @@ class _Parser:
                     frame.entries.append(Entry(frame.key, frame.key_start, frame.key_end, value))
                 else:
                     frame.entries.append(Entry("", 0, 0, value))
-                pos = ws(text, pos).end()  # type: ignore[union-attr]
-                char = text[pos] if pos < size else ""
+                separator = _SEPARATOR.match(text, pos)
+                if separator is None:
+                    pos = ws(text, pos).end()  # type: ignore[union-attr]
+                    char = ""
+                else:
+                    char = separator.group(1)
+                    pos = separator.start(1)
                 if char == ",":
-                    pos = ws(text, pos + 1).end()  # type: ignore[union-attr]
+                    pos = separator.end()  # type: ignore[union-attr]
                     if frame.is_object:
                         pos = self.key(frame, pos)
                     elif text.startswith("]", pos):

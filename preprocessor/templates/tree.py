@@ -81,7 +81,9 @@ class StringNode(Node):
         content_end: int,
         plain: bool = False,
     ) -> None:
-        super().__init__(lines, start, end)
+        self.lines = lines  # assigned here rather than through super(): the JSON decoder makes many
+        self.start = start
+        self.end = end
         self.value = value
         self.content_start = content_start
         self.content_end = content_end

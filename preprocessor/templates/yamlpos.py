@@ -15,7 +15,7 @@ the C parser alike (the tests check both with non-ASCII text and CRLF line endin
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import yaml
 from cfn_tools.yaml_loader import FN_PREFIX, UNCONVERTED_SUFFIXES, CfnYamlLoader
@@ -29,19 +29,23 @@ from preprocessor.templates.tree import Entry, MappingNode, Node, ScalarNode, Se
 MAX_DEPTH = 1000
 _STR_TAG = "tag:yaml.org,2002:str"
 
-if hasattr(yaml, "CParser"):
 
-    class _FastCfnLoader(yaml.CParser, CfnYamlLoader):  # type: ignore[misc,name-defined]
-        """cfn-flip's loader with libyaml's parser (same events, same character offsets)."""
+def _make_loader() -> type[Any]:
+    """cfn-flip's loader, with libyaml's parser when PyYAML has it (same events, same offsets)."""
+    if not getattr(yaml, "__with_libyaml__", False):  # pragma: no cover - PyYAML without libyaml
+        return cast("type[Any]", CfnYamlLoader)
+    from yaml.cyaml import CParser  # type: ignore[attr-defined]
 
+    class FastCfnLoader(CParser, CfnYamlLoader):  # type: ignore[misc]
         def __init__(self, stream: str) -> None:
-            yaml.CParser.__init__(self, stream)  # type: ignore[attr-defined]
+            CParser.__init__(self, stream)
             SafeConstructor.__init__(self)
             Resolver.__init__(self)
 
-    _LOADER: type[Any] = _FastCfnLoader
-else:  # pragma: no cover - PyYAML built without libyaml
-    _LOADER = CfnYamlLoader
+    return FastCfnLoader
+
+
+_LOADER = _make_loader()
 
 
 def function_name(tag: str) -> str | None:
@@ -137,7 +141,8 @@ def compose(
         offset = mark.index if mark is not None else 0
         problem = exc.problem or "invalid YAML"
         hint = None
-        if "\t" in problem or "'\\t'" in problem:
+        if text.startswith("\t", offset) or "'\\t'" in problem:
+            problem = f"{problem}: a tab character"
             hint = "YAML indentation must use spaces, not tabs"
         context = f" ({exc.context})" if exc.context else ""
         raise _fail(file, lines, offset, f"invalid YAML: {problem}{context}", hint) from None
