@@ -312,7 +312,7 @@ def test_unreachable_endpoint_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) 
     with pytest.raises(CatalogError) as caught:
         store.read_document("catalog.json")
     assert "read catalog document s3://dpk-x/p/catalog.json" in caught.value.message
-    assert "retried 2 times" in (caught.value.hint or "")
+    assert "tried 2 times" in (caught.value.hint or "")
     assert TEST_SECRET_KEY not in caught.value.render()
 
 
@@ -325,3 +325,37 @@ def test_bad_options_are_refused() -> None:
         open_store("s3://dpk-x/p", stream_part_size=1024)
     with pytest.raises(InputError, match="bucket"):
         open_store("s3://UPPER_case/p")
+
+
+def test_bounded_retries_with_backoff(aws_env: MotoServer) -> None:
+    from faultproxy import Fault, FaultProxy
+
+    seed = _store()
+    seed.write_document("catalog.json", {"format_version": 1})
+    with FaultProxy(aws_env.endpoint_url) as proxy:
+        url = f"s3://{seed.bucket}/team/catalog"
+        store = open_store(url, endpoint_url=proxy.endpoint_url, region="us-east-1", max_attempts=3)
+        proxy.inject(Fault.SLOW_DOWN, method="GET", path="catalog.json", times=2)
+        document = store.read_document("catalog.json")
+        assert document is not None and document.data == {"format_version": 1}
+        assert proxy.count("GET", "catalog.json") == 3
+        proxy.clear()
+        proxy.inject(Fault.INTERNAL_ERROR, method="GET", path="catalog.json", times=None)
+        with pytest.raises(CatalogError) as caught:
+            store.read_document("catalog.json")
+        assert proxy.count("GET", "catalog.json") == 3  # bounded: max_attempts requests, then the error
+        assert "InternalError" in caught.value.message and "catalog.json" in caught.value.message
+        proxy.clear()
+        proxy.inject(Fault.ACCESS_DENIED, method="GET", path="catalog.json", times=None)
+        with pytest.raises(CatalogError) as caught:
+            store.read_document("catalog.json")
+        assert proxy.count("GET", "catalog.json") == 1  # a refusal is not retried
+        assert "AccessDenied" in caught.value.message and "credentials" in (caught.value.hint or "")
+        assert TEST_SECRET_KEY not in caught.value.render()
+
+
+def test_endpoint_url_pattern_per_region() -> None:
+    store = open_store("s3://dpk-x/p", endpoint_url="https://s3.{region}.example.com", provider="alicloud")
+    assert isinstance(store, S3Store)
+    assert store.endpoint_for("cn-beijing") == ("https://s3.cn-beijing.example.com", "auto")
+    assert store.endpoint_for("cn-beijing", "internal") == ("https://s3.cn-beijing.example.com", "auto")

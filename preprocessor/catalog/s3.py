@@ -185,7 +185,7 @@ class S3Store:
             region_name=region,
             signature_version=self.options.signature_version if signed else UNSIGNED,
             s3={"addressing_style": style},  # type: ignore[arg-type]  # validated in __init__
-            retries={"max_attempts": self.options.max_attempts, "mode": "standard"},
+            retries={"total_max_attempts": self.options.max_attempts, "mode": "standard"},
             connect_timeout=self.options.connect_timeout,
             read_timeout=self.options.read_timeout,
             max_pool_connections=16,
@@ -486,7 +486,7 @@ class S3Store:
         except BotoCoreError as exc:
             raise CatalogError(
                 f"{operation} {where} (region {region}) failed: {type(exc).__name__}: {_safe(exc)}",
-                hint="check the network and the endpoint URL; the request was retried "
+                hint="check the network and the endpoint URL; the request was tried "
                 f"{self.options.max_attempts} times",
             ) from None
 
