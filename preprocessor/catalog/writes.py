@@ -63,6 +63,7 @@ def read_package(store: Store, name: str) -> Versioned | None:
 def require_package(store: Store, name: str) -> Package:
     found = read_package(store, name)
     if found is None:
+        read_info(store)  # no catalog at all says so, rather than "no such package"
         raise CatalogError(
             f"package {name!r} does not exist in {store.url}",
             hint=f"publish a first version with: deploypkg catalog publish {name} VERSION --type …",
@@ -82,6 +83,7 @@ def read_version(store: Store, name: str, version: str) -> Versioned | None:
 def require_version(store: Store, name: str, version: str) -> Versioned:
     found = read_version(store, name, version)
     if found is None:
+        read_info(store)
         raise CatalogError(
             f"{name} {version} does not exist in {store.url}",
             hint=f"list the versions with: deploypkg catalog show {name}",
