@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
+import threading
 import urllib.request
 from pathlib import Path
 
@@ -78,7 +79,7 @@ def test_if_none_match_and_if_match(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "key",
     ["", "/etc/passwd", "../x.json", "a/../../x.json", "a//b.json", "a/./b.json", "a\\b.json", "a\x00b", "a\nb",
-     "buckets/b/x.json", "packages/.hidden.json"],
+     "buckets/b/x.json", "packages/.hidden.json", ".deploypkg.lock", "packages/.git/x.json"],
 )  # fmt: skip
 def test_unsafe_keys_refused(tmp_path: Path, key: str) -> None:
     store = _store(tmp_path)
@@ -123,6 +124,31 @@ def test_eight_processes_racing_to_create_one_document(tmp_path: Path) -> None:
     document = LocalStore(root).read_document("packages/p/versions/1.0.json")
     assert document is not None
     assert f"won {document.data['writer']}" == winners[0]
+
+
+def test_eight_threads_racing_to_replace_one_document(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    etag = store.write_document("packages/p/versions/1.0.json", {"writer": None})
+    barrier = threading.Barrier(8)
+    results: dict[int, str] = {}
+
+    def replace(index: int) -> None:
+        barrier.wait()
+        try:
+            store.write_document("packages/p/versions/1.0.json", {"writer": index}, if_match=etag)
+            results[index] = "won"
+        except ConflictError:
+            results[index] = "lost"
+
+    threads = [threading.Thread(target=replace, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    winners = [i for i, r in results.items() if r == "won"]
+    assert len(results) == 8 and len(winners) == 1, results
+    document = store.read_document("packages/p/versions/1.0.json")
+    assert document is not None and document.data == {"writer": winners[0]}
 
 
 def test_put_head_copy_and_url(tmp_path: Path) -> None:

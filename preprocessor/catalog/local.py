@@ -66,12 +66,13 @@ class LocalStore:
 
     def _document_path(self, key: str) -> Path:
         check_key(key)
-        if key.split("/", 1)[0] in (BUCKETS_DIR, LOCK_NAME) or key.split("/")[-1].startswith("."):
+        parts = key.split("/")
+        if parts[0] == BUCKETS_DIR or any(part.startswith(".") for part in parts):
             raise InputError(
                 f"invalid document key {key!r}: the name is reserved by the local store",
-                hint=f"document keys may not start with {BUCKETS_DIR}/ and file names may not start with '.'",
+                hint=f"document keys may not start with {BUCKETS_DIR}/ and no part may start with '.'",
             )
-        return self.root.joinpath(*key.split("/"))
+        return self.root.joinpath(*parts)
 
     def object_path(self, bucket: str, key: str) -> Path:
         """Where a regional object lives on disk."""

@@ -479,6 +479,7 @@ class S3Store:
                 "SignatureDoesNotMatch": "check the secret key, the region and the signature version",
                 "PermanentRedirect": "the bucket is in another region: set the store's region or endpoint",
                 "AuthorizationHeaderMalformed": "the region does not match the bucket's: set the store's region",
+                "PreconditionFailed": "the source object changed during the copy; publish the file again",
             }.get(code, "retry later; if it persists, check the endpoint and the bucket")
             raise CatalogError(
                 f"{operation} {where} (region {region}) failed: {code}{': ' + message if message else ''}", hint=hint
@@ -486,8 +487,7 @@ class S3Store:
         except BotoCoreError as exc:
             raise CatalogError(
                 f"{operation} {where} (region {region}) failed: {type(exc).__name__}: {_safe(exc)}",
-                hint="check the network and the endpoint URL; the request was tried "
-                f"{self.options.max_attempts} times",
+                hint=f"check the network and the endpoint URL; the request was tried {self.options.max_attempts} times",
             ) from None
 
 
