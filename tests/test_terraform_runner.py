@@ -255,13 +255,14 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.parametrize(
-    ("on_int", "grace", "marker"),
+    ("on_int", "grace", "interrupts", "marker"),
     [
-        ('echo interrupted > "$PWD/interrupted"; exit 1', "10", True),  # stops gracefully on SIGINT
-        ("", "0.5", False),  # ignores SIGINT: killed after the grace period
+        ('echo interrupted > "$PWD/interrupted"; exit 1', "10", 1, True),  # stops gracefully on SIGINT
+        ("", "0.5", 1, False),  # ignores SIGINT: killed after the grace period
+        ("", "60", 2, False),  # ignores SIGINT: a second interrupt kills at once
     ],
 )
-def test_interrupt_stops_every_child(tmp_path: Path, on_int: str, grace: str, marker: bool) -> None:
+def test_interrupt_stops_every_child(tmp_path: Path, on_int: str, grace: str, interrupts: int, marker: bool) -> None:
     fake = tmp_path / "terraform"
     fake.write_text(FAKE_TERRAFORM.format(on_int=on_int))
     fake.chmod(0o755)
@@ -281,6 +282,9 @@ def test_interrupt_stops_every_child(tmp_path: Path, on_int: str, grace: str, ma
     pids = [int((d / "pid").read_text()) for d in dirs]
     started = time.monotonic()
     driver.send_signal(signal.SIGINT)
+    if interrupts == 2:
+        time.sleep(0.5)
+        driver.send_signal(signal.SIGINT)
     out, err = driver.communicate(timeout=20)
     assert driver.returncode == 130, (out, err)
     assert out.splitlines()[-1] == "stopped"

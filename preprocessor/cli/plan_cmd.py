@@ -35,10 +35,11 @@ def _terminated(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def _summary(report: PlanReport) -> None:
+def _summary(report: PlanReport, terraform_args: tuple[str, ...]) -> None:
+    detailed = "-detailed-exitcode" in terraform_args or "--detailed-exitcode" in terraform_args
     for result in report.results:
         click.echo(
-            f"deploypkg: plan {result.region}: {result.describe()} "
+            f"deploypkg: plan {result.region}: {result.describe(detailed)} "
             f"(init {result.init_seconds:.1f}s, plan {result.plan_seconds:.1f}s) "
             f"in {report.work_root / result.region}",
             err=True,
@@ -129,5 +130,5 @@ def plan(
     finally:
         if in_main_thread:
             signal.signal(signal.SIGTERM, previous)
-    _summary(report)
+    _summary(report, options.terraform_args)
     ctx.exit(report.exit_code)

@@ -130,6 +130,7 @@ def render_work_dirs(module_dir: Path, work_root: Path, options: PlanOptions, ou
     ``work_root/<region>``. Work directories are touched only when every region rendered."""
     from preprocessor.render import RenderOptions, render_to_directory
 
+    started = time.monotonic()
     scratch = Path(tempfile.mkdtemp(prefix=".render-", dir=work_root))
     try:
         rendered = scratch / "out"
@@ -159,7 +160,8 @@ def render_work_dirs(module_dir: Path, work_root: Path, options: PlanOptions, ou
         if (rendered / MANIFEST_NAME).is_file():
             shutil.copy2(rendered / MANIFEST_NAME, work_root / MANIFEST_NAME)
         output.message(
-            f"rendered {len(report.regions)} region(s), {report.substitutions} substitution(s), into {work_root}"
+            f"rendered {len(report.regions)} region(s), {report.substitutions} substitution(s) "
+            f"in {time.monotonic() - started:.1f}s into {work_root}"
         )
         return list(report.regions)
     finally:

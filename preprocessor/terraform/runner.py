@@ -44,10 +44,12 @@ class RegionResult(NamedTuple):
     init_seconds: float
     plan_seconds: float
 
-    def describe(self) -> str:
+    def describe(self, detailed_exitcode: bool = True) -> str:
         if self.failed_step is not None:
             return f"{self.failed_step} failed"
-        return "changes present" if self.exit_code == CHANGES else "no changes (or no -detailed-exitcode)"
+        if not detailed_exitcode:
+            return "planned"
+        return "changes present" if self.exit_code == CHANGES else "no changes"
 
 
 def aggregate_exit_codes(codes: Iterable[int]) -> int:
@@ -104,19 +106,23 @@ class ChildProcesses:
                 self._live.discard(process)
 
     def stop(self) -> None:
-        """Interrupt every child and start no new one; SIGKILL what is still alive after the grace period."""
+        """Interrupt every child and start no new one; SIGKILL what is still alive after the
+        grace period, or at once on a second interrupt."""
         with self._lock:
             self._stopping = True
             live = list(self._live)
         for process in live:
             _signal_group(process, signal.SIGINT)
         deadline = time.monotonic() + self._grace
-        for process in live:
-            try:
-                process.wait(timeout=max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                _signal_group(process, signal.SIGKILL)
-                process.wait()
+        try:
+            for process in live:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        finally:
+            for process in live:
+                if process.poll() is None:
+                    _signal_group(process, signal.SIGKILL)
+                    process.wait()
 
 
 def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
