@@ -276,6 +276,8 @@ def test_provider_endpoints_and_internal_url(monkeypatch: pytest.MonkeyPatch) ->
     parts = urllib.parse.urlsplit(internal)
     assert parts.hostname == "deploypkg-demo-cn-beijing.oss-cn-beijing-internal.aliyuncs.com"
     assert "X-Amz-Signature=" in parts.query and TEST_SECRET_KEY not in internal
+    plain = store.object_url("cn-beijing", "deploypkg-demo-cn-beijing", "files/a.txt", presign=False)
+    assert plain == "https://deploypkg-demo-cn-beijing.oss-cn-beijing.aliyuncs.com/files/a.txt"
     explicit = open_store("s3://b-cat/p", endpoint_url="http://minio.local:9000", addressing_style="path")
     assert isinstance(explicit, S3Store)
     assert explicit.endpoint_for("us-east-1", "internal") == ("http://minio.local:9000", "path")

@@ -8,7 +8,8 @@ reused; boto3 clients are thread-safe, so parallel regions share them.
 
 Endpoints, in order: the ``endpoint_url`` option (``{region}`` is filled in); boto3's own
 ``AWS_ENDPOINT_URL_S3`` / ``AWS_ENDPOINT_URL``; the provider's ``s3_endpoint`` pattern (with the
-provider's addressing style); boto3's default. ``object_url(endpoint="internal")`` signs against
+provider's addressing style; plain public-object URLs use its ``object_endpoint``); boto3's
+default. ``object_url(endpoint="internal")`` signs against
 the provider's ``object_internal_endpoint`` (e.g. ``oss-cn-hangzhou-internal.aliyuncs.com``) when no
 explicit endpoint is configured, and against the explicit endpoint otherwise.
 
@@ -157,17 +158,24 @@ class S3Store:
     def _environment_endpoint(self) -> bool:
         return bool(os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL"))
 
-    def endpoint_for(self, region: str, endpoint: Endpoint = "public") -> tuple[str | None, str]:
-        """(endpoint URL or None for boto3's own choice, addressing style) for a region."""
+    def endpoint_for(self, region: str, endpoint: Endpoint = "public", signed: bool = True) -> tuple[str | None, str]:
+        """(endpoint URL or None for boto3's own choice, addressing style) for a region.
+
+        With the provider's patterns: API calls and presigned URLs use ``s3_endpoint``, plain
+        (unsigned) URLs of public objects ``object_endpoint``, ``internal`` ``object_internal_endpoint``.
+        """
         style = self.options.addressing_style
         explicit = self._explicit_endpoint(region)
         if explicit is not None or self._environment_endpoint() or self._provider is None:
             return explicit, style or "auto"
-        provider_style = style or self._provider.s3_addressing_style or "auto"
-        if endpoint == "internal" and self._provider.object_internal_endpoint:
-            return "https://" + self._provider.object_internal_endpoint.format(region=region), provider_style
-        if self._provider.s3_endpoint:
-            return self._provider.s3_endpoint.format(region=region), provider_style
+        provider = self._provider
+        provider_style = style or provider.s3_addressing_style or "auto"
+        if endpoint == "internal" and provider.object_internal_endpoint:
+            return "https://" + provider.object_internal_endpoint.format(region=region), provider_style
+        if not signed and provider.object_endpoint:
+            return "https://" + provider.object_endpoint.format(region=region), provider_style
+        if provider.s3_endpoint:
+            return provider.s3_endpoint.format(region=region), provider_style
         return None, style or "auto"
 
     def client(self, region: str, endpoint: Endpoint = "public", signed: bool = True) -> S3Client:
@@ -180,7 +188,7 @@ class S3Store:
         from botocore import UNSIGNED
         from botocore.config import Config
 
-        endpoint_url, style = self.endpoint_for(region, endpoint)
+        endpoint_url, style = self.endpoint_for(region, endpoint, signed)
         config = Config(
             region_name=region,
             signature_version=self.options.signature_version if signed else UNSIGNED,
