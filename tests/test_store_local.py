@@ -10,6 +10,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from preprocessor.catalog.local import LocalStore, encode_document
 from preprocessor.catalog.store import ObjectInfo, open_store
@@ -204,3 +206,20 @@ def test_malformed_document_reports_position(tmp_path: Path) -> None:
         store.read_document("catalog.json")
     assert caught.value.line == 3
     assert caught.value.file is not None and caught.value.file.endswith("catalog.json")
+
+
+@given(
+    st.lists(st.sampled_from(["a", "..", ".", "", "b/", "/", "\\", "\x00", "\n", "c.json", "é", "%2e%2e"]), max_size=8)
+)
+@settings(max_examples=300, deadline=None)
+def test_no_key_resolves_outside_the_store(parts: list[str]) -> None:
+    root = Path("/nonexistent-root/catalog")
+    store = LocalStore(root)
+    key = "".join(parts)
+    for resolve in (lambda k: store._document_path(k), lambda k: store.object_path("bucket-r1", k)):
+        try:
+            path = resolve(key)
+        except InputError:
+            continue
+        assert os.path.normpath(path) == str(path)
+        assert path.is_relative_to(root) and path != root
