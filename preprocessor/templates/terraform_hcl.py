@@ -66,7 +66,18 @@ def _describe_token(token: Token) -> str:
     if token.type == "NL_OR_COMMENT":
         return "a line break" if not str(token).lstrip().startswith(("#", "//", "/*")) else "a comment"
     value = str(token).strip()
-    return repr(value[:40]) if value else token.type
+    first_line = value.splitlines()[0] if value else ""
+    return repr(first_line[:40]) if first_line else token.type
+
+
+def _unclosed_quote(exc: UnexpectedToken) -> int | None:
+    """Where the string that runs to the end of the file opens, if that is the problem."""
+    if "DBLQUOTE" not in exc.expected:
+        return None
+    state = getattr(getattr(exc, "interactive_parser", None), "parser_state", None)
+    values = getattr(state, "value_stack", None) or []
+    quotes = [value for value in values if isinstance(value, Token) and value.type == "DBLQUOTE"]
+    return quotes[-1].start_pos if quotes and quotes[-1].start_pos is not None else None
 
 
 def parse(text: str, file: str, lines: LineIndex) -> HclTree:
@@ -81,6 +92,9 @@ def parse(text: str, file: str, lines: LineIndex) -> HclTree:
         raise _fail(file, lines, offset, f"invalid HCL: unexpected character {char!r}", hint) from None
     except UnexpectedToken as exc:
         token = exc.token
+        opening = _unclosed_quote(exc) if token.type == "$END" else None
+        if opening is not None:
+            raise _fail(file, lines, opening, "invalid HCL: unterminated string: the closing '\"' is missing") from None
         offset = size if token.type == "$END" or token.start_pos is None else min(token.start_pos, size)
         if token.type == "NL_OR_COMMENT":
             offset = min(offset, size)
