@@ -293,3 +293,25 @@ def test_interrupt_stops_every_child(tmp_path: Path, on_int: str, grace: str, in
     for directory, pid in zip(dirs, pids, strict=True):
         assert not _alive(pid)
         assert (directory / "interrupted").is_file() is marker
+
+
+class _ClosedReader(io.StringIO):
+    """A stdout whose reader went away after the first line (``deploypkg plan | head -1``)."""
+
+    def write(self, text: str) -> int:
+        if self.getvalue():
+            raise BrokenPipeError(32, "Broken pipe")
+        return super().write(text)
+
+
+def test_a_closed_stdout_does_not_block_the_child(tmp_path: Path) -> None:
+    script = tmp_path / "chatty-terraform"
+    # far more than a pipe buffer (64 KiB): the child blocks forever unless its pipe is drained
+    script.write_text("#!/bin/sh\nseq 1 100000\n")
+    script.chmod(0o755)
+    out, err = _ClosedReader(), io.StringIO()
+    runs = [module(tmp_path, "cn-hangzhou", NO_CHANGES_TF)]
+    started = time.monotonic()
+    results = run_regions(runs, str(script), [], {"PATH": os.environ["PATH"]}, PrefixedOutput(out, err))
+    assert results[0].exit_code == 0 and time.monotonic() - started < 30
+    assert out.getvalue() == "[cn-hangzhou] 1\n"
