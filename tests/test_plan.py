@@ -182,7 +182,7 @@ def test_work_dir_option_and_plugin_cache(module: Path, env: dict[str, str], tmp
 def test_three_regions_in_parallel(module: Path, env: dict[str, str], terraform_bin: str) -> None:
     regions = {**REGION_IMAGES, "cn-shanghai": SHANGHAI_IMAGE}
     args = [arg for region in regions for arg in ("--region", region)]
-    result = plan(module, env, *args, "--parallel", "3", "--", "-out=plan.tfplan", "-detailed-exitcode")
+    result = plan(module, env, *args, "--parallel", "3", "--", "-out=plan.tfplan", "-detailed-exitcode", "-no-color")
     assert result.exit_code == 2, result.stderr
     lines = region_lines(result.stdout)
     assert set(lines) == set(regions)
