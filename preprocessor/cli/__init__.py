@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from typing import Any
 
 import click
 
@@ -63,15 +62,26 @@ def report_error(error: DeploypkgError) -> None:
     click.echo(f"deploypkg: {error.render()}", err=True)
 
 
-def main(argv: list[str] | None = None) -> Any:
+def main(argv: list[str] | None = None) -> None:
     try:
-        return cli.main(args=argv, prog_name="deploypkg", standalone_mode=True)
+        # standalone_mode=False: click would turn Ctrl-C into "Aborted!" with exit 1; we keep 130.
+        result = cli.main(args=argv, prog_name="deploypkg", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("deploypkg: interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
     except DeploypkgError as error:
         report_error(error)
         sys.exit(error.exit_code)
     except KeyboardInterrupt:
         click.echo("deploypkg: interrupted", err=True)
         sys.exit(130)
+    except BrokenPipeError:
+        # the reader went away (`deploypkg refs . | head`): not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
     except Exception as error:  # the last line of defence: a message, never a traceback
         if os.environ.get("DEPLOYPKG_DEBUG"):
             raise
@@ -81,3 +91,5 @@ def main(argv: list[str] | None = None) -> Any:
             err=True,
         )
         sys.exit(3)
+    # ctx.exit(code) comes back as the return value when standalone_mode is off
+    sys.exit(result if isinstance(result, int) else 0)
