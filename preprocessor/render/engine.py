@@ -22,7 +22,7 @@ from preprocessor.render.jinja import JINJA_SUFFIX, render_jinja
 from preprocessor.render.output import MANIFEST_NAME, StagedDirectory, check_out_dir, json_bytes
 from preprocessor.render.presign import DEFAULT_EXPIRES, credentials_expiry, utc_text
 from preprocessor.render.resolve import REGION_RULES, Artifact, ArtifactResolver
-from preprocessor.render.splice import Substitution, check_value, splice, verify_rendered
+from preprocessor.render.splice import Substitution, check_value, splice, value_class, verify_rendered
 from preprocessor.rules import Severity
 
 if TYPE_CHECKING:
@@ -170,6 +170,8 @@ class _Renderer:
         self.options = options
         self.signed_at = datetime.now(timezone.utc).replace(microsecond=0)
         self._resolvers: dict[tuple[str, str | None], ArtifactResolver] = {}
+        self._verified: set[tuple[int, tuple[tuple[str, frozenset[str], bool], ...]]] = set()
+        """(template, value classes) whose spliced output was re-parsed and checked."""
         self._uses: dict[int, list[_Use]] = {
             id(source): _uses(source.template, source.project) for source in sources if source.template is not None
         }
@@ -260,8 +262,11 @@ class _Renderer:
                 }
             )
         text = splice(template.text, substitutions)
-        reparsed = load_text(text, template.path, source.project.table, template.display, template.bom)
-        verify_rendered(template, reparsed, substitutions, template.display)
+        signature = (id(template), tuple(value_class(sub.new) for sub in substitutions))
+        if signature not in self._verified:
+            reparsed = load_text(text, template.path, source.project.table, template.display, template.bom)
+            verify_rendered(template, reparsed, substitutions, template.display)
+            self._verified.add(signature)
         return template.encoded(text)
 
     def _render_jinja(self, source: _Source, result: _Region) -> None:
@@ -447,14 +452,16 @@ def render_to_directory(
                 )
             )
     manifest = _manifest(renderer, rendered, excluded, options)
+    outputs: list[tuple[PurePosixPath, bytes | Path]] = [
+        (PurePosixPath(MANIFEST_NAME), json_bytes(manifest, compact=True))
+    ]
+    for done in rendered:
+        region_dir = PurePosixPath(done.name)
+        outputs.extend((region_dir / relative, data) for relative, data in done.files.items())
+        outputs.extend((region_dir / relative, source_path) for relative, source_path in done.copies.items())
+        outputs.append((region_dir / ARTIFACTS_NAME, json_bytes(_artifacts_document(done))))
     with StagedDirectory(target) as staged:
-        for done in rendered:
-            for relative, data in done.files.items():
-                staged.write_bytes(PurePosixPath(done.name) / relative, data)
-            for relative, source_path in done.copies.items():
-                staged.copy_file(source_path, PurePosixPath(done.name) / relative)
-            staged.write_bytes(PurePosixPath(done.name) / ARTIFACTS_NAME, json_bytes(_artifacts_document(done)))
-        staged.write_bytes(MANIFEST_NAME, json_bytes(manifest))
+        staged.write_all(outputs)
         staged.commit()
     return RenderReport(
         out_dir=target,

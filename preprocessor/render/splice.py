@@ -58,6 +58,30 @@ def check_value(value: str, file: str, span: Span, origin: str) -> None:
         )
 
 
+def value_class(value: str) -> tuple[str, frozenset[str], bool]:
+    """What a parser can tell about a safe value without its exact characters: the type a YAML
+    plain scalar of it resolves to, the punctuation it holds, whether it starts with a letter
+    or digit.
+
+    Two renders of a template whose values differ only within one class tokenize alike: every
+    value is free of quotes, escapes, whitespace and interpolation openers (:func:`unsafe_reason`),
+    so the parser's state before and after each span is the same, and the value read back is the
+    span's text. The re-parse check therefore runs once per template and value-class signature.
+    """
+    known = _VALUE_CLASSES.get(value)
+    if known is None:
+        import yaml
+
+        implicit = yaml.resolver.Resolver.yaml_implicit_resolvers.get(value[:1], [])
+        tag = next((tag for tag, pattern in implicit if pattern.match(value)), "tag:yaml.org,2002:str")
+        known = (tag, frozenset(c for c in value if not c.isalnum()), value[:1].isalnum())
+        _VALUE_CLASSES[value] = known
+    return known
+
+
+_VALUE_CLASSES: dict[str, tuple[str, frozenset[str], bool]] = {}
+
+
 def splice(text: str, substitutions: Iterable[Substitution]) -> str:
     """``text`` with each substitution's span replaced by its new value.
 
