@@ -12,6 +12,7 @@ import json
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -40,11 +41,12 @@ comment_text = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789 -_.,:!?{}"
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-class Case:
-    def __init__(self, text: str, name: str, bom: bool = False) -> None:
-        self.text = text
-        self.name = name
-        self.bom = bom
+class Case(NamedTuple):
+    """A generated template (its repr shows the text when hypothesis reports a failure)."""
+
+    text: str
+    name: str
+    bom: bool = False
 
 
 def _ph(name: str, inner: str) -> str:

@@ -94,10 +94,20 @@ def render(
         artifacts = report.artifacts[region]
         click.echo(f"{region}: {len(report.files[region])} file(s), {len(artifacts)} artifact(s) → {out_dir / region}")
         for artifact in artifacts:
-            shown = "presigned URL" if artifact.expires_at else artifact.value
-            expiry = f" (expires {artifact.expires_at})" if artifact.expires_at else ""
-            click.echo(f"  {artifact.kind:<10} {artifact.package}@{artifact.version}: {shown}{expiry}")
+            click.echo(f"  {artifact.kind:<10} {artifact.package}@{artifact.version}: {_summary(artifact)}")
     click.echo(f"{report.substitutions} substitution(s); manifest: {out_dir / 'manifest.json'}")
+
+
+def _summary(artifact: Any) -> str:
+    """One line per artifact; a URL is named by its object, since a presigned one carries a
+    signature and the access key ID (it is in artifacts.json)."""
+    if artifact.bucket and artifact.key:
+        if artifact.expires_at:
+            return f"{artifact.bucket}/{artifact.key} (presigned, expires {artifact.expires_at})"
+        if str(artifact.value).startswith("file:"):
+            return f"{artifact.bucket}/{artifact.key} (local store: file URL)"
+        return f"{artifact.bucket}/{artifact.key} (plain URL)"
+    return str(artifact.value)
 
 
 def _error_json(error: DeploypkgError) -> dict[str, Any]:
