@@ -174,7 +174,6 @@ def list_command(ctx: click.Context, catalog_url: str | None, fmt: str) -> None:
             )
         )
         return
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title=f"{listing.info.provider} catalog ({listing.info.bucket_pattern})")
@@ -188,11 +187,21 @@ def list_command(ctx: click.Context, catalog_url: str | None, fmt: str) -> None:
             ", ".join(f"{c.name}→{c.version}" for c in details.channels),
             details.package.owner or "",
         )
-    console = Console()
+    console = _console()
     console.print(table)
     for svc in listing.services:
         allowed = f", whitelist {', '.join(svc.whitelist)}" if svc.whitelist else ""
         console.print(f"service {svc.name}: {svc.visibility.value}{allowed}; packages {', '.join(svc.packages)}")
+
+
+def _console() -> Any:
+    """A rich console; wide when printing to a pipe or file, so IDs and keys are never cut."""
+    from rich.console import Console
+
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=240)
+    return console
 
 
 def _details_json(details: Any) -> dict[str, Any]:
@@ -218,10 +227,9 @@ def show(ctx: click.Context, catalog_url: str | None, name: str, version: str | 
         data = _details_json(details)
         click.echo(json.dumps(data["versions"][0] if version else data, indent=2))
         return
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = _console()
     pkg = details.package
     console.print(f"{pkg.name}: {pkg.type.value}" + (f", owner {pkg.owner}" if pkg.owner else ""))
     if pkg.description:
