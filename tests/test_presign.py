@@ -297,6 +297,37 @@ def test_short_lived_credentials_warn_when_the_url_dies(
     assert verify_presigned_url(url, TEST_SECRET_KEY).expires == 86400
 
 
+def test_session_tokens_and_keys_stay_out_of_cli_output_and_errors(moto_project: MotoProject, tmp_path: Path) -> None:
+    dies = (datetime.now(timezone.utc) + timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    script = tmp_path / "creds.py"
+    script.write_text(
+        "import json\n"
+        f"print(json.dumps({{'Version': 1, 'AccessKeyId': '{TEST_ACCESS_KEY}', 'SecretAccessKey': "
+        f"'{TEST_SECRET_KEY}', 'SessionToken': 'session-token-xyz', 'Expiration': '{dies}'}}))\n"
+    )
+    config = tmp_path / "aws-config"
+    config.write_text(f"[profile short]\ncredential_process = {sys.executable} {script}\nregion = us-east-1\n")
+    env = {"AWS_CONFIG_FILE": str(config), "AWS_PROFILE": "short", "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""}
+    templates = str(moto_project.root / "templates")
+    out = tmp_path / "out"
+    ok = run_cli("render", templates, "--region", "us-west-2", "--out", str(out), "--expires", "2h", env=env)
+    assert ok.exit_code == 0, ok.stderr
+    assert "DPK309" in ok.stderr and dies in ok.stderr
+    # An error path too: the object is gone from one region.
+    import boto3
+
+    bucket = moto_project.bucket("eu-west-1")
+    client = boto3.client("s3", region_name="eu-west-1")
+    for item in client.list_objects_v2(Bucket=bucket).get("Contents", []):
+        client.delete_object(Bucket=bucket, Key=item["Key"])
+    failed = run_cli("render", templates, "--region", "eu-west-1", "--out", str(out), env=env)
+    assert failed.exit_code != 0 and "DPK307" in failed.stderr
+    for result in (ok, failed):
+        shown = result.stdout + result.stderr
+        for secret in (TEST_SECRET_KEY, TEST_ACCESS_KEY, "session-token-xyz", "X-Amz-Signature", "Security-Token"):
+            assert secret not in shown, secret
+
+
 def test_url_lifetime_is_the_earlier_of_request_and_credentials() -> None:
     now = datetime(2026, 1, 1, tzinfo=timezone.utc)
     assert url_lifetime(3600, now, None) == (now + timedelta(hours=1), False)

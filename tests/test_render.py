@@ -264,6 +264,17 @@ def test_all_regions_renders_where_every_package_is_usable_and_lists_the_rest(tm
     assert set(manifest["excluded_regions"]) == {"cn-shanghai"}
 
 
+def test_all_regions_without_configured_regions_uses_the_regions_packages_were_distributed_to(
+    tmp_path: Path,
+) -> None:
+    root = _project(tmp_path, worker=True)
+    config = root / "deploypkg.yaml"
+    config.write_text(config.read_text().replace("regions: [cn-hangzhou, cn-beijing, cn-shanghai]\n", ""))
+    report = render_to_directory([root / "templates"], [], tmp_path / "out", RenderOptions(all_regions=True))
+    assert report.regions == ("cn-beijing", "cn-hangzhou")
+    assert list(report.excluded) == ["cn-shanghai"]
+
+
 def test_a_failing_region_leaves_the_output_directory_exactly_as_it_was(tmp_path: Path) -> None:
     root = _project(tmp_path, worker=True)
     out = tmp_path / "out"
