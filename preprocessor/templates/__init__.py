@@ -16,6 +16,7 @@ from pathlib import Path
 from preprocessor.errors import TemplateParseError
 from preprocessor.model import LineIndex, Template, TemplateFormat
 from preprocessor.templates.source import discover, iter_files, read_source
+from preprocessor.templates.tree import no_gc_pauses
 from providers import ResourceSpec
 
 __all__ = ["discover", "display_path", "iter_files", "load_template", "load_text"]
@@ -58,7 +59,11 @@ def load_text(
     text: str, path: Path, table: Mapping[str, ResourceSpec], display: str | None = None, bom: bool = False
 ) -> Template | None:
     """Load a template from its decoded text (``utf-8-sig``, line endings kept)."""
-    shown = display if display is not None else display_path(path)
+    with no_gc_pauses():
+        return _load_text(text, path, table, display if display is not None else display_path(path), bom)
+
+
+def _load_text(text: str, path: Path, table: Mapping[str, ResourceSpec], shown: str, bom: bool) -> Template | None:
     lines = LineIndex(text)
     kind = _kind(path, text)
     if kind == "tf":

@@ -14,7 +14,7 @@ from json.decoder import JSONDecodeError, scanstring  # type: ignore[attr-define
 
 from preprocessor.errors import TemplateParseError
 from preprocessor.model import LineIndex
-from preprocessor.templates.tree import Entry, MappingNode, Node, ScalarNode, SequenceNode, StringNode
+from preprocessor.templates.tree import Entry, MappingNode, Node, ScalarNode, SequenceNode, StringNode, no_gc_pauses
 
 MAX_DEPTH = 1000
 
@@ -204,7 +204,8 @@ class _Parser:
 def parse(text: str, *, file: str | None = None, lines: LineIndex | None = None, max_depth: int = MAX_DEPTH) -> Node:
     """Parse ``text`` into a node tree; raise :class:`TemplateParseError` (rule DPK001) with the
     line and column of the first problem."""
-    return _Parser(text, file, lines if lines is not None else LineIndex(text), max_depth).parse()
+    with no_gc_pauses():
+        return _Parser(text, file, lines if lines is not None else LineIndex(text), max_depth).parse()
 
 
 def to_python(node: Node) -> object:

@@ -8,7 +8,9 @@ so building a tree for a large file costs no line lookups.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import NamedTuple
 
 from preprocessor.model import LineIndex, Span
@@ -127,3 +129,16 @@ def children(node: Node) -> Iterator[tuple[str | None, Node]]:
             yield None, item
     elif isinstance(node, TaggedNode):
         yield None, node.value
+
+
+@contextmanager
+def no_gc_pauses() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building a tree: the tree has no cycles, and
+    collections triggered by its many new objects would otherwise dominate on large files."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

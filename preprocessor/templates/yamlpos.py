@@ -24,7 +24,16 @@ from yaml.resolver import Resolver
 
 from preprocessor.errors import TemplateParseError
 from preprocessor.model import LineIndex
-from preprocessor.templates.tree import Entry, MappingNode, Node, ScalarNode, SequenceNode, StringNode, TaggedNode
+from preprocessor.templates.tree import (
+    Entry,
+    MappingNode,
+    Node,
+    ScalarNode,
+    SequenceNode,
+    StringNode,
+    TaggedNode,
+    no_gc_pauses,
+)
 
 MAX_DEPTH = 1000
 _STR_TAG = "tag:yaml.org,2002:str"
@@ -135,7 +144,8 @@ def compose(
     lines = lines if lines is not None else LineIndex(text)
     loader = _LOADER(text)
     try:
-        return _compose(loader, text, file, lines, max_depth)
+        with no_gc_pauses():
+            return _compose(loader, text, file, lines, max_depth)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         offset = mark.index if mark is not None else 0
