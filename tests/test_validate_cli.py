@@ -141,3 +141,10 @@ def test_help_lists_the_options() -> None:
     result = run_cli("validate", "--help", cwd=REPO)
     for option in ("--format", "--fail-on", "--config", "--output"):
         assert option in result.stdout
+
+
+def test_template_metadata_suppresses_for_the_whole_yaml_file(tmp_path: Path) -> None:
+    template = PUBLIC_IMAGE.replace("Resources:", "Metadata:\n  deploypkg:\n    ignore: [DPK103]\nResources:")
+    _project(tmp_path, config=PLAIN_CONFIG, web_yaml=template)
+    result = run_cli("validate", "--fail-on", "info", ".", cwd=tmp_path)
+    assert (result.exit_code, result.stdout) == (0, "no problems found\n")
