@@ -1,0 +1,132 @@
+"""Hostile and broken input: every case of ``tests/hostile/corpus.py`` through the real CLI.
+
+Each case runs ``validate`` (and a representative subset ``refs``) in a child process with a
+time budget and an address-space limit (``hostile/harness.py``): the answer is the expected exit
+code, a message naming the file (and line), never a traceback or an internal error.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hostile.corpus import ROS_JSON, Case, Expect, all_cases, project
+from hostile.harness import MEMORY_LIMIT, Zygote, check, run_case, run_limited
+
+VANISH = Path(__file__).resolve().parent / "hostile" / "vanish.py"
+CASES = all_cases()
+FULL_START = {
+    "truncated-ros-yaml-crlf-inside-string",
+    "deep-hcl-blocks",
+    "unreadable-file",
+    "yaml-billion-laughs",
+    "bom-tf-hcl",
+}
+UNASSOCIATED = "m-2zeb3kq6nfv9wd8x9999"
+
+
+def test_the_corpus_is_big_enough() -> None:
+    assert len(CASES) >= 100
+    assert {case.expect for case in CASES} == set(Expect)
+    assert MEMORY_LIMIT <= 2 * 1024**3
+
+
+@pytest.fixture(scope="module")
+def zygote() -> Iterator[Zygote]:
+    running = Zygote()
+    yield running
+    running.close()
+
+
+@pytest.mark.parametrize("case", [pytest.param(case, id=case.id) for case in CASES])
+def test_validate(case: Case, tmp_path: Path, zygote: Zygote) -> None:
+    case.build(tmp_path)
+    check(case, run_case(case, "validate", tmp_path, zygote), tmp_path)
+
+
+@pytest.mark.parametrize("case", [pytest.param(case, id=case.id) for case in CASES if case.refs])
+def test_refs(case: Case, tmp_path: Path, zygote: Zygote) -> None:
+    case.build(tmp_path)
+    check(case, run_case(case, "refs", tmp_path, zygote), tmp_path, "refs")
+
+
+@pytest.mark.parametrize("case", [pytest.param(case, id=case.id) for case in CASES if case.id in FULL_START])
+def test_validate_from_a_fresh_interpreter(case: Case, tmp_path: Path) -> None:
+    """A few cases through ``python -m preprocessor`` itself: the forked children behave the same."""
+    case.build(tmp_path)
+    check(case, run_limited(["-m", "preprocessor", "validate", case.target], tmp_path, case.budget), tmp_path)
+
+
+def _mixed_directory(root: Path) -> Path:
+    """Two good templates (one with a finding) among broken files of every kind."""
+    templates = project(root)
+    (templates / "a-truncated.json").write_text(ROS_JSON[:200], encoding="utf-8")
+    (templates / "b-finding.json").write_text(
+        ROS_JSON.replace("m-bp1g7004ksh0oeuc1234", UNASSOCIATED), encoding="utf-8"
+    )
+    (templates / "c-binary.yaml").write_bytes(bytes(range(256)) * 4)
+    (templates / "d-latin1.tf").write_bytes(b'# caf\xe9\nresource "alicloud_instance" "x" {}\n')
+    (templates / "e-good.json").write_text(ROS_JSON, encoding="utf-8")
+    (templates / "f-loop.yaml").symlink_to("f-loop.yaml")
+    return templates
+
+
+def test_a_broken_file_does_not_hide_the_others_validate(tmp_path: Path) -> None:
+    _mixed_directory(tmp_path)
+    outcome = run_limited(["-m", "preprocessor", "validate", "templates"], tmp_path, 20)
+    assert outcome.exit_code == 2, outcome.output
+    assert "Traceback" not in outcome.output and "internal error" not in outcome.output
+    for name in ("a-truncated.json", "c-binary.yaml", "d-latin1.tf", "f-loop.yaml"):
+        assert name in outcome.output, f"{name} not reported:\n{outcome.output}"
+    finding = re.search(r"b-finding\.json:(\d+):\d+:.*DPK102", outcome.output)
+    assert finding is not None, f"the finding in the good file is not reported:\n{outcome.output}"
+    assert int(finding.group(1)) == ROS_JSON[: ROS_JSON.index("m-bp1g7004")].count("\n") + 1
+
+
+def test_a_broken_file_does_not_hide_the_others_refs(tmp_path: Path) -> None:
+    _mixed_directory(tmp_path)
+    outcome = run_limited(["-m", "preprocessor", "refs", "templates"], tmp_path, 20)
+    assert outcome.exit_code == 2, outcome.output
+    assert "Traceback" not in outcome.output and "internal error" not in outcome.output
+    assert UNASSOCIATED in outcome.output and "m-bp1g7004ksh0oeuc1234" in outcome.output, outcome.output
+    for name in ("a-truncated.json", "c-binary.yaml", "d-latin1.tf", "f-loop.yaml"):
+        assert name in outcome.output, f"{name} not reported:\n{outcome.output}"
+
+
+@pytest.mark.parametrize("command", ["validate", "refs"])
+def test_a_file_vanishing_mid_scan_is_named_and_the_rest_scanned(tmp_path: Path, command: str) -> None:
+    templates = project(tmp_path)
+    (templates / "gone.json").write_text(ROS_JSON, encoding="utf-8")
+    (templates / "stays.json").write_text(ROS_JSON.replace("m-bp1g7004ksh0oeuc1234", UNASSOCIATED), encoding="utf-8")
+    outcome = run_limited([str(VANISH), "gone.json", "--", command, "templates"], tmp_path, 20)
+    assert not (templates / "gone.json").exists(), "the hook did not run: the scan never listed the directory"
+    assert outcome.exit_code == 2, outcome.output
+    assert "Traceback" not in outcome.output and "internal error" not in outcome.output
+    assert "gone.json" in outcome.output, outcome.output
+    assert UNASSOCIATED in outcome.output or "DPK102" in outcome.output, outcome.output
+
+
+def test_a_directory_vanishing_mid_scan_does_not_crash(tmp_path: Path) -> None:
+    templates = project(tmp_path)
+    (templates / "sub").mkdir()
+    (templates / "sub" / "inner.json").write_text(ROS_JSON, encoding="utf-8")
+    (templates / "stays.json").write_text(ROS_JSON.replace("m-bp1g7004ksh0oeuc1234", UNASSOCIATED), encoding="utf-8")
+    outcome = run_limited([str(VANISH), "sub", "--", "validate", "templates"], tmp_path, 20)
+    assert not (templates / "sub").exists(), "the hook did not run: the scan never listed the directory"
+    assert outcome.exit_code in (1, 2), outcome.output
+    assert "Traceback" not in outcome.output and "internal error" not in outcome.output
+    assert "stays.json" in outcome.output, outcome.output
+
+
+def test_bom_and_crlf_positions_in_refs(tmp_path: Path) -> None:
+    """A BOM and CRLF line ends do not shift the reported line and column of a reference."""
+    text = "\ufeff" + ROS_JSON.replace("\n", "\r\n")
+    templates = project(tmp_path)
+    (templates / "web.json").write_bytes(text.encode("utf-8"))
+    outcome = run_limited(["-m", "preprocessor", "refs", "templates"], tmp_path, 20)
+    assert outcome.exit_code == 0, outcome.output
+    line = ROS_JSON[: ROS_JSON.index("m-bp1g7004")].count("\n") + 1
+    column = len(ROS_JSON[: ROS_JSON.index("m-bp1g7004")].rsplit("\n", 1)[1]) + 1
+    assert f"web.json:{line}:{column}" in outcome.output, outcome.output
