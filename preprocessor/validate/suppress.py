@@ -16,7 +16,7 @@ from pathlib import Path
 from preprocessor.rules import Severity
 from preprocessor.validate.diagnostic import Diagnostic
 
-_DIRECTIVE = re.compile(r"(?:#|//)[^\n]*?\bdeploypkg:\s*ignore\s*=\s*([A-Za-z0-9_, ]+)")
+_DIRECTIVE = re.compile(r"(?:#|//)[^\n]*?\bdeploypkg:\s*ignore\s*=\s*([A-Za-z]+\d+(?:\s*,\s*[A-Za-z]+\d+)*)")
 _COMMENT_ONLY = re.compile(r'\s*(?:#|//|"//")')
 
 
