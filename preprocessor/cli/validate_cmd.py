@@ -48,7 +48,12 @@ def validate(
     config: Path | None,
     output: Path | None,
 ) -> None:
-    """Check the templates in PATH… (files, or directories scanned recursively)."""
+    """Check the templates in PATH… (files, or directories scanned recursively).
+
+    Exit status: 0 no finding at or above --fail-on; 1 findings at or above it (a file that
+    does not parse is one, DPK001); 2 bad usage, a bad config, or an unreadable file (DPK002).
+    Every rule and how to suppress it: docs/rules.md.
+    """
     from preprocessor.validate.scan import scan
 
     result = scan(list(paths), config)
