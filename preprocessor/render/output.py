@@ -75,21 +75,17 @@ class StagedDirectory:
             handle.write(data)
         return path
 
-    def write_all(self, files: Iterable[tuple[PurePosixPath, bytes | Path]], workers: int = 8) -> None:
-        """Write many files (bytes, or a path to copy) with a few threads: file creation waits on
-        the filesystem, not on Python, so thousands of small outputs are written in parallel."""
-        from concurrent.futures import ThreadPoolExecutor
-
-        def one(item: tuple[PurePosixPath, bytes | Path]) -> None:
-            relative, content = item
+    def write_all(self, files: Iterable[tuple[PurePosixPath, bytes | Path]]) -> None:
+        """Write many files (bytes, or a path to copy), creating each directory once."""
+        items = [(self.path(relative), content) for relative, content in files]
+        for directory in sorted({path.parent for path, _ in items}):
+            directory.mkdir(parents=True, exist_ok=True)
+        for path, content in items:
             if isinstance(content, Path):
-                self.copy_file(content, relative)
+                shutil.copy2(content, path, follow_symlinks=True)
             else:
-                self.write_bytes(relative, content)
-
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for _ in pool.map(one, files):
-                pass
+                with open(path, "xb") as handle:
+                    handle.write(content)
 
     def copy_file(self, source: Path, relative: PurePosixPath | str) -> Path:
         path = self.path(relative)
