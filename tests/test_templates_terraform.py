@@ -121,6 +121,15 @@ resource "alicloud_ehpc_cluster_v2" "hpc" {
   manager {
     other_node { image_id = "m-bp1zzzzzzzzzzzzzzzzz" }
   }
+  dynamic "manager" {
+    for_each = var.managers
+    content {
+      manager_node {
+        image_id = manager.value.image # {{ computenest::file::not-in-a-comment }}
+        user_data = "{{ computenest::file::app-bundle }}"
+      }
+    }
+  }
 }
 """
 
@@ -132,6 +141,10 @@ def test_hcl_nested_and_repeated_blocks_each_give_a_ref() -> None:
         ("manager.manager_node.image_id", RefKind.LITERAL, "m-bp1g7004ksh0oeuc1234", 5),
         ("manager.manager_node.image_id", RefKind.REFERENCE, "var.second", 9),
         ("manager.manager_node.image_id", RefKind.LITERAL, "m-bp1dbcw2zx04ke8o5678", 12),
+        ("manager.manager_node.image_id", RefKind.REFERENCE, "manager.value.image", 21),
+    ]
+    assert [(p.name, p.property, p.span.line) for p in template.placeholders] == [
+        ("app-bundle", "manager.manager_node.user_data", 22)
     ]
 
 

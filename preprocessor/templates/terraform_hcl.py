@@ -239,8 +239,20 @@ def _object_items(expression: HclTree) -> Iterator[tuple[str, HclTree]]:
             yield _name(key_node), value
 
 
+def _dynamic_contents(body: HclTree) -> list[HclTree]:
+    """The ``content`` bodies of a ``dynamic "NAME" { … }`` block: what each generated block holds."""
+    contents = []
+    for child in _subtrees(body):
+        if child.data == "block":
+            labels, content = _block_parts(child)
+            if labels == ["content"] and content is not None:
+                contents.append(content)
+    return contents
+
+
 def _values(body: HclTree, path: tuple[str, ...]) -> list[HclTree]:
-    """Expressions at ``path`` in a block body: nested blocks (every repetition) or object attributes."""
+    """Expressions at ``path`` in a block body: nested blocks (every repetition, and the content of
+    ``dynamic`` blocks) or object attributes."""
     found: list[HclTree] = []
     stack: list[tuple[HclTree, int]] = [(body, 0)]
     while stack:
@@ -259,6 +271,8 @@ def _values(body: HclTree, path: tuple[str, ...]) -> list[HclTree]:
                     labels, block_body = _block_parts(child)
                     if labels == [wanted] and block_body is not None:
                         stack.append((block_body, depth + 1))
+                    elif labels == ["dynamic", wanted] and block_body is not None:
+                        stack.extend((content, depth + 1) for content in _dynamic_contents(block_body))
         else:
             for name, expression in reversed(list(_object_items(node))):
                 if name == wanted:
@@ -312,7 +326,10 @@ def _placeholders(
                 child_prop = (*prop, _attribute_parts(child)[0])
             elif owner is not None and child.data == "block":
                 labels, _ = _block_parts(child)
-                child_prop = (*prop, labels[0]) if labels else prop
+                if len(labels) == 2 and labels[0] == "dynamic":
+                    child_prop = (*prop, labels[1])
+                elif labels and labels != ["content"]:
+                    child_prop = (*prop, labels[0])
             stack.append((child, owner, child_prop))
     found.sort(key=lambda placeholder: placeholder.span.start)
     return found
