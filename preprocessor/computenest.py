@@ -34,6 +34,7 @@ Placeholder relations are keyed by the placeholder name (``app-bundle`` above), 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Collection
 from pathlib import Path
@@ -62,9 +63,14 @@ _RELATION_PATH = ("Service", "DeployMetadata", "SupplierDeployMetadata")
 
 def find_computenest_config(start: Path, stop: Path | None) -> Path | None:
     """``.computenest/config.yaml`` in ``start`` or a directory above it, not going above ``stop``
-    (when ``start`` is under ``stop``; otherwise only ``start`` itself is looked at)."""
-    here = start.resolve()
-    limit = stop.resolve() if stop is not None else here
+    (when ``start`` is under ``stop``; otherwise only ``start`` itself is looked at).
+    Cached: a scan asks once per template directory."""
+    return _find(start.resolve(), stop.resolve() if stop is not None else None)
+
+
+@functools.lru_cache(maxsize=256)
+def _find(here: Path, stop: Path | None) -> Path | None:
+    limit = stop if stop is not None else here
     candidates = [here]
     if here.is_relative_to(limit):
         candidates += [parent for parent in here.parents if parent.is_relative_to(limit)]
@@ -73,6 +79,11 @@ def find_computenest_config(start: Path, stop: Path | None) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
+
+
+def clear_cache() -> None:
+    """Forget where Compute Nest configs were found (for long-running callers)."""
+    _find.cache_clear()
 
 
 def read_associations(path: Path, skip: Collection[str] = ()) -> dict[str, Association]:

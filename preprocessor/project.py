@@ -12,6 +12,7 @@ import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from preprocessor import computenest
 from preprocessor.computenest import find_computenest_config, read_associations
 from preprocessor.config import Association, ProjectConfig, config_for, parse_config
 from providers import Provider, ResourceSpec, get_provider, resource_table
@@ -71,6 +72,7 @@ def clear_cache() -> None:
     """Forget every project read so far (for long-running callers whose configs change)."""
     _project.cache_clear()
     _config.cache_clear()
+    computenest.clear_cache()
 
 
 def display_path(path: Path) -> str:

@@ -148,3 +148,9 @@ def test_template_metadata_suppresses_for_the_whole_yaml_file(tmp_path: Path) ->
     _project(tmp_path, config=PLAIN_CONFIG, web_yaml=template)
     result = run_cli("validate", "--fail-on", "info", ".", cwd=tmp_path)
     assert (result.exit_code, result.stdout) == (0, "no problems found\n")
+
+
+def test_a_file_named_twice_is_checked_once(tmp_path: Path) -> None:
+    _project(tmp_path, config=PLAIN_CONFIG, web_yaml=PUBLIC_IMAGE)
+    result = run_cli("validate", "--format", "json", ".", "web.yaml", "./web.yaml", cwd=tmp_path)
+    assert [(d["file"], d["rule_id"]) for d in json.loads(result.stdout)] == [("web.yaml", "DPK103")]

@@ -41,7 +41,12 @@ def load_all(paths: Sequence[Path], explicit_config: Path | None = None) -> Iter
     are not templates are skipped."""
     from preprocessor.templates import discover, load_template
 
+    seen: set[Path] = set()
     for path in discover(paths):
+        resolved = path.resolve()
+        if resolved in seen:  # a file named twice (itself and through its directory) is checked once
+            continue
+        seen.add(resolved)
         project = project_for(path, explicit_config)
         display = display_path(path)
         try:
