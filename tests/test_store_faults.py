@@ -1,0 +1,307 @@
+"""Store faults: the S3 store, distribute, release and render against the moto server behind the
+fault-injecting proxy (``tests/faultproxy.py``).
+
+Promised: retryable failures (503 SlowDown, 500, a dropped connection) are retried a bounded
+number of times with backoff; the others (403, a cut-off response, a stall past the timeout, the
+server gone) end in a clear error naming the operation and the object; a failed render leaves
+``--out`` as it was; a failed distribute or release leaves every catalog document whole and true;
+a distribute rerun finishes the job without copying again what was already copied.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import boto3
+import pytest
+from conftest import MotoServer
+from faultproxy import Fault, FaultProxy
+from helpers import run_cli
+
+from preprocessor.catalog.distribute import DistributeOptions, distribute
+from preprocessor.catalog.lifecycle import init, release
+from preprocessor.catalog.model import PackageType
+from preprocessor.catalog.publish import PublishRequest, publish
+from preprocessor.catalog.store import Store, open_store
+from preprocessor.errors import CatalogError, DeploypkgError
+
+REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
+OWNER = "111122223333"
+PAYLOAD = hashlib.sha256(b"deploypkg").digest() * 512  # 16 KiB
+VERSION_KEY = "packages/app-bundle/versions/1.0.0.json"
+MAX_ATTEMPTS = 3
+
+
+class Catalog(NamedTuple):
+    url: str
+    bucket: str
+    """The catalog's own bucket."""
+    pattern: str
+    direct: Store
+    """Talks to moto directly: the truth, unaffected by the faults."""
+
+    def regional(self, region: str) -> str:
+        return self.pattern.format(region=region)
+
+    def version(self) -> dict[str, Any]:
+        document = self.direct.read_document(VERSION_KEY)
+        assert document is not None
+        return document.data
+
+    def version_etag(self) -> str:
+        document = self.direct.read_document(VERSION_KEY)
+        assert document is not None
+        return document.etag
+
+
+@pytest.fixture
+def proxy(aws_env: MotoServer) -> Iterator[FaultProxy]:
+    with FaultProxy(aws_env.endpoint_url, stall_seconds=15) as running:
+        yield running
+
+
+def faulty(catalog: Catalog, proxy: FaultProxy, **options: Any) -> Store:
+    """The same catalog through the proxy, with short timeouts and few attempts."""
+    settings: dict[str, Any] = {
+        "endpoint_url": proxy.endpoint_url,
+        "addressing_style": "path",
+        "max_attempts": MAX_ATTEMPTS,
+        "connect_timeout": 1.0,
+        "read_timeout": 2.0,
+    }
+    settings.update(options)
+    return open_store(catalog.url, **settings)
+
+
+@pytest.fixture
+def catalog(aws_env: MotoServer, tmp_path: Path) -> Catalog:
+    """An aws catalog with app-bundle 1.0.0 (a file) published as a draft in us-east-1."""
+    tag = uuid.uuid4().hex[:10]
+    bucket = f"f{tag}-catalog"
+    boto3.session.Session().client("s3", region_name="us-east-1").create_bucket(Bucket=bucket)
+    url = f"s3://{bucket}/catalog"
+    direct = open_store(url)
+    pattern = f"f{tag}-{{region}}"
+    init(direct, "aws", pattern)
+    for region in REGIONS:
+        direct.create_bucket(region, pattern.format(region=region))
+    bundle = tmp_path / "app-bundle.tar.gz"
+    bundle.write_bytes(PAYLOAD)
+    publish(
+        direct, PublishRequest("app-bundle", "1.0.0", PackageType.FILE, region="us-east-1", file=bundle, owner=OWNER)
+    )
+    return Catalog(url, bucket, pattern, direct)
+
+
+def _version_path(catalog: Catalog) -> str:
+    return f"^/{catalog.bucket}/catalog/{VERSION_KEY}"
+
+
+# ------------------------------------------------------------------ retries, timeouts, errors
+
+
+@pytest.mark.parametrize("fault", [Fault.SLOW_DOWN, Fault.INTERNAL_ERROR, Fault.DROP])
+def test_retryable_failures_are_retried_with_backoff(catalog: Catalog, proxy: FaultProxy, fault: Fault) -> None:
+    proxy.inject(fault, method="GET", path=_version_path(catalog), times=2)
+    document = faulty(catalog, proxy).read_document(VERSION_KEY)
+    assert document is not None and document.data == catalog.version()
+    attempts = [seen for seen in proxy.seen if seen.target.startswith(f"/{catalog.bucket}/catalog/{VERSION_KEY}")]
+    assert [seen.fault for seen in attempts] == [fault, fault, Fault.PASS]
+    # botocore's standard mode waits a random time below 1 s, then below 2 s: some backoff, bounded.
+    assert 0.02 < attempts[-1].at - attempts[0].at < 4
+
+
+@pytest.mark.parametrize("fault", [Fault.SLOW_DOWN, Fault.INTERNAL_ERROR, Fault.DROP, Fault.CLOSE_MID_RESPONSE])
+def test_retries_are_bounded_and_the_error_names_the_object(catalog: Catalog, proxy: FaultProxy, fault: Fault) -> None:
+    proxy.inject(fault, method="GET", path=_version_path(catalog), times=None)
+    started = time.monotonic()
+    with pytest.raises(CatalogError) as failed:
+        faulty(catalog, proxy).read_document(VERSION_KEY)
+    message = failed.value.render()
+    assert f"s3://{catalog.bucket}/catalog/{VERSION_KEY}" in message, message
+    assert "Traceback" not in message
+    attempts = proxy.count("GET", _version_path(catalog))
+    if fault is Fault.CLOSE_MID_RESPONSE:
+        assert 1 <= attempts <= MAX_ATTEMPTS
+    else:
+        assert attempts == MAX_ATTEMPTS
+    assert time.monotonic() - started < 10
+
+
+def test_access_denied_is_not_retried(catalog: Catalog, proxy: FaultProxy) -> None:
+    proxy.inject(Fault.ACCESS_DENIED, method="GET", path=_version_path(catalog), times=None)
+    with pytest.raises(CatalogError) as failed:
+        faulty(catalog, proxy).read_document(VERSION_KEY)
+    message = failed.value.render()
+    assert "AccessDenied" in message and VERSION_KEY in message, message
+    assert failed.value.hint and "credentials" in failed.value.hint
+    assert proxy.count("GET", _version_path(catalog)) == 1
+
+
+def test_a_stalled_request_times_out_with_a_clear_error(catalog: Catalog, proxy: FaultProxy) -> None:
+    proxy.inject(Fault.STALL, method="GET", path=_version_path(catalog), times=None)
+    started = time.monotonic()
+    with pytest.raises(CatalogError) as failed:
+        faulty(catalog, proxy, read_timeout=1.0, max_attempts=2).read_document(VERSION_KEY)
+    elapsed = time.monotonic() - started
+    assert VERSION_KEY in failed.value.render()
+    assert proxy.count("GET", _version_path(catalog)) == 2
+    assert 2 <= elapsed < 10, elapsed
+
+
+def test_a_retried_write_lands_once_and_whole(catalog: Catalog, proxy: FaultProxy) -> None:
+    key = "services/retried.json"
+    data = {"name": "retried", "visibility": "public", "whitelist": [], "packages": ["app-bundle"]}
+    proxy.inject(Fault.SLOW_DOWN, method="PUT", path=f"/catalog/{key}", times=2)
+    faulty(catalog, proxy).write_document(key, data, if_none_match=True)
+    written = catalog.direct.read_document(key)
+    assert written is not None and written.data == data
+    assert proxy.count("PUT", f"/catalog/{key}") == 3
+
+
+# ------------------------------------------------------------------ distribute and release
+
+
+def test_distribute_survives_the_server_stopping_and_a_rerun_copies_only_what_is_missing(
+    catalog: Catalog, proxy: FaultProxy
+) -> None:
+    store = faulty(catalog, proxy)
+    proxy.inject(Fault.STOP, path=f"^/{catalog.regional('eu-west-1')}/")
+    options = DistributeOptions(parallel=1)
+    try:
+        outcomes = distribute(store, "app-bundle", "1.0.0", ["us-west-2", "eu-west-1"], options)
+    except DeploypkgError as error:  # the outcome could not even be recorded: a clear error is fine
+        assert "Traceback" not in error.render()
+    else:
+        statuses = [(outcome.region, outcome.status.value) for outcome in outcomes]
+        assert statuses == [("us-west-2", "available"), ("eu-west-1", "failed")], outcomes
+    # The truth, read directly: whole JSON, us-west-2 really there, eu-west-1 not claimed.
+    version = catalog.version()
+    west = version["distributions"]["us-west-2"]
+    assert west["status"] == "available"
+    assert catalog.direct.head_object("us-west-2", catalog.regional("us-west-2"), west["object_key"]) is not None
+    eu = version["distributions"].get("eu-west-1")
+    assert eu is None or eu["status"] != "available"
+    assert catalog.direct.head_object("eu-west-1", catalog.regional("eu-west-1"), west["object_key"]) is None
+
+    proxy.clear()
+    proxy.resume()
+    outcomes = distribute(store, "app-bundle", "1.0.0", ["us-west-2", "eu-west-1"], options)
+    assert [(outcome.region, outcome.status.value, outcome.skipped) for outcome in outcomes] == [
+        ("us-west-2", "available", True),
+        ("eu-west-1", "available", False),
+    ]
+    assert proxy.count("PUT", f"^/{catalog.regional('us-west-2')}/") == 0, "us-west-2 was copied again"
+    assert proxy.count("PUT", f"^/{catalog.regional('eu-west-1')}/") >= 1
+    info = catalog.direct.head_object("eu-west-1", catalog.regional("eu-west-1"), west["object_key"])
+    assert info is not None and info.size == len(PAYLOAD)
+    assert {r: d["status"] for r, d in catalog.version()["distributions"].items()} == dict.fromkeys(
+        REGIONS, "available"
+    )
+
+
+def _distributed(catalog: Catalog) -> None:
+    distribute(catalog.direct, "app-bundle", "1.0.0", list(REGIONS[1:]))
+
+
+def test_release_with_the_server_gone_leaves_the_draft_untouched(catalog: Catalog, proxy: FaultProxy) -> None:
+    _distributed(catalog)
+    before = catalog.version_etag()
+    proxy.inject(Fault.STOP, method="PUT", path=_version_path(catalog))
+    with pytest.raises(CatalogError) as failed:
+        release(faulty(catalog, proxy), "app-bundle", "1.0.0")
+    assert VERSION_KEY in failed.value.render()
+    assert catalog.version_etag() == before
+    assert catalog.version()["status"] == "draft"
+    proxy.clear()
+    proxy.resume()
+    assert release(faulty(catalog, proxy), "app-bundle", "1.0.0").status.value == "published"
+    assert catalog.version()["status"] == "published"
+
+
+def test_release_whose_answer_is_lost_leaves_a_true_state(catalog: Catalog, proxy: FaultProxy) -> None:
+    """The write lands but its response is cut off: whatever the client concludes, the document
+    is whole, and it says published only with every region available."""
+    _distributed(catalog)
+    proxy.inject(Fault.CLOSE_MID_RESPONSE, method="PUT", path=_version_path(catalog), times=1)
+    try:
+        release(faulty(catalog, proxy), "app-bundle", "1.0.0")
+    except DeploypkgError as error:
+        assert VERSION_KEY in error.render() or "app-bundle" in error.render()
+    version = catalog.version()
+    assert version["status"] in ("draft", "published")
+    if version["status"] == "published":
+        assert all(d["status"] == "available" for d in version["distributions"].values())
+
+
+# ------------------------------------------------------------------ render through the CLI
+
+
+def _render_project(root: Path, catalog: Catalog) -> Path:
+    (root / "deploypkg.yaml").write_text(
+        "provider: aws\n"
+        f"catalog: {catalog.url}\n"
+        f"regions: [{', '.join(REGIONS)}]\n"
+        f'account: "{OWNER}"\n'
+        "associations:\n"
+        "  app-bundle: app-bundle\n",
+        encoding="utf-8",
+    )
+    templates = root / "templates"
+    templates.mkdir()
+    (templates / "stack.yaml").write_text(
+        'AWSTemplateFormatVersion: "2010-09-09"\n'
+        "Resources:\n"
+        "  Bundle:\n"
+        "    Type: AWS::CloudFormation::WaitConditionHandle\n"
+        "    Metadata:\n"
+        '      Source: "{{ computenest::file::app-bundle }}"\n',
+        encoding="utf-8",
+    )
+    return templates
+
+
+def _snapshot(directory: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+def test_render_through_failures(catalog: Catalog, proxy: FaultProxy, tmp_path: Path) -> None:
+    _distributed(catalog)
+    release(catalog.direct, "app-bundle", "1.0.0")
+    _render_project(tmp_path, catalog)
+    out = tmp_path / "out"
+    env = {"AWS_ENDPOINT_URL": proxy.endpoint_url, "AWS_MAX_ATTEMPTS": str(MAX_ATTEMPTS)}
+    args = ["render", "templates", *(f"--region={r}" for r in REGIONS), "--out", "out"]
+
+    # SlowDown twice on one region's object: retried, the render completes.
+    proxy.inject(Fault.SLOW_DOWN, path=f"^/{catalog.regional('us-west-2')}/", times=2)
+    done = run_cli(*args, cwd=tmp_path, env=env, timeout=120)
+    assert done.exit_code == 0, done.stdout + done.stderr
+    rendered = (out / "us-west-2" / "stack.yaml").read_text(encoding="utf-8")
+    url = re.search(r'Source: "([^"]+)"', rendered)
+    assert url is not None and catalog.regional("us-west-2") in url.group(1), rendered
+    with urllib.request.urlopen(url.group(1), timeout=10) as response:  # the presigned URL works
+        assert response.read() == PAYLOAD
+    assert proxy.count(path=f"^/{catalog.regional('us-west-2')}/", fault=Fault.SLOW_DOWN) == 2
+    before = _snapshot(out)
+    siblings = sorted(p.name for p in tmp_path.iterdir())
+
+    # The server goes away at the last region's object: exit 2, --out exactly as it was.
+    proxy.clear()
+    proxy.inject(Fault.STOP, path=f"^/{catalog.regional('eu-west-1')}/")
+    failed = run_cli(*args, cwd=tmp_path, env=env, timeout=120)
+    output = failed.stdout + failed.stderr
+    assert failed.exit_code == 2, output
+    assert "Traceback" not in output and "internal error" not in output, output
+    assert catalog.regional("eu-west-1") in output, output
+    assert _snapshot(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == siblings, "a staging directory was left behind"
+    assert json.loads((out / "manifest.json").read_text(encoding="utf-8"))
