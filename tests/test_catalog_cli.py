@@ -32,13 +32,8 @@ def test_whole_lifecycle(request: pytest.FixtureRequest, tmp_path: Path, kind: s
         request.getfixturevalue("aws_env")
     env: CatalogEnv = make_env(kind, tmp_path)
     source, *targets = REGIONS[provider]
-    if kind == "s3":
-        for region in REGIONS[provider]:
-            env.create_bucket(region)
-        _ok(env.cli("init", "--provider", provider, "--bucket-pattern", env.bucket_pattern))
-    else:
-        creates = [arg for region in REGIONS[provider] for arg in ("--create-bucket", region)]
-        _ok(env.cli("init", "--provider", provider, "--bucket-pattern", env.bucket_pattern, *creates))
+    creates = [arg for region in REGIONS[provider] for arg in ("--create-bucket", region)]
+    _ok(env.cli("init", "--provider", provider, "--bucket-pattern", env.bucket_pattern, *creates))
 
     bundle = tmp_path / "app-bundle.tar.gz"
     bundle.write_bytes(hashlib.sha512(b"deploypkg").digest() * 20000)  # 1.25 MiB

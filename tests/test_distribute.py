@@ -8,6 +8,7 @@ import hashlib
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +79,8 @@ def test_failed_region_then_rerun_resumes(
     assert f"not available in {missing} (failed" in refused.stderr
 
     env.create_bucket(missing)
+    if kind == "s3":
+        time.sleep(1.1)  # LastModified has 1 s resolution: a copy made now would show a new one
     second = env.cli("distribute", "app-bundle", "1.0.0", *region_args)
     assert second.exit_code == 0, second
     for region in targets[:-1]:
@@ -254,3 +257,14 @@ def test_aws_images_copied_with_ec2_copy_image(aws_env: Any, tmp_path: Path) -> 
     failed = env.cli("distribute", "web-ami", "1.0.1", "--region", "us-west-2")
     assert failed.exit_code == 1
     assert _show(env, "web-ami", "1.0.1")["distributions"]["us-west-2"]["status"] == "failed"
+
+
+def test_ecr_references_keep_the_account(tmp_path: Path) -> None:
+    env = make_env("local", tmp_path)
+    _init(env, "aws")
+    ref = "111122223333.dkr.ecr.us-east-1.amazonaws.com/demo/web:1.0.0"
+    assert env.cli("publish", "web", "1.0.0", "--type", "container-image", "--image-ref", ref).exit_code == 0
+    assert env.cli("distribute", "web", "1.0.0", "--region", "eu-west-1").exit_code == 0
+    dists = _show(env, "web", "1.0.0")["distributions"]
+    assert dists["us-east-1"]["image_ref"] == ref
+    assert dists["eu-west-1"]["image_ref"] == "111122223333.dkr.ecr.eu-west-1.amazonaws.com/demo/web:1.0.0"

@@ -89,6 +89,7 @@ class _Job(NamedTuple):
     options: DistributeOptions
     reporter: Reporter
     record: Callable[[Distribution], None]
+    source: _SourceObject
 
 
 def distribute(
@@ -144,7 +145,7 @@ def distribute(
         with lock:  # one writer per process at a time; other processes are merged by If-Match
             update_version(store, name, version, change, first=state.pop("first", None))
 
-    job = _Job(store, info, provider, package, current, options, reporter or SilentReporter(), record)
+    job = _Job(store, info, provider, package, current, options, reporter or SilentReporter(), record, _SourceObject())
     workers = min(options.parallel, len(wanted))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="distribute") as pool:
         return list(pool.map(lambda region: _run_region(job, region), wanted))
@@ -208,15 +209,25 @@ def _already(job: _Job, region: str) -> Distribution | None:
     return None
 
 
-_source_lock = threading.Lock()
+class _SourceObject:
+    """The source object, looked up once per run (by the first region that needs to copy)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._found: ObjectInfo | None = None
+
+    def get(self, job: _Job) -> ObjectInfo:
+        with self._lock:
+            if self._found is None:
+                self._found = _head_source(job)
+            return self._found
 
 
-def _source_object(job: _Job) -> ObjectInfo:
+def _head_source(job: _Job) -> ObjectInfo:
     source = job.version.source
     if not (source.region and source.bucket and source.object_key):
         raise CatalogError(f"{job.version.package} {job.version.version}: the source has no object key")
-    with _source_lock:
-        found = job.store.head_object(source.region, source.bucket, source.object_key)
+    found = job.store.head_object(source.region, source.bucket, source.object_key)
     if found is None:
         raise CatalogError(
             f"the source object s3://{source.bucket}/{source.object_key} ({source.region}) is missing",
@@ -238,7 +249,7 @@ def _file_region(job: _Job, region: str) -> RegionOutcome:
         job.reporter.advance(region, present.size)
         skipped = True
     else:
-        origin = _source_object(job)
+        origin = job.source.get(job)
         job.reporter.start(region, origin.size)
         present = job.store.copy_object(
             origin, source.region, region, bucket, source.object_key, lambda n: job.reporter.advance(region, n)
@@ -306,21 +317,23 @@ def _recorded_image_region(job: _Job, region: str) -> RegionOutcome:
     return RegionOutcome(region, DistributionStatus.AVAILABLE, image_id, False)
 
 
-def regional_reference(
-    job_provider: Provider, package: Package, source_ref: str, region: str, pattern: str | None
-) -> str:
-    """The reference of ``source_ref`` in ``region``'s registry."""
+def regional_reference(provider: Provider, package: Package, source_ref: str, region: str, pattern: str | None) -> str:
+    """The reference of ``source_ref`` in ``region``'s registry.
+
+    ``{account}`` is the account in the source reference's registry host (ECR), else the owner.
+    """
     scheme = "oci://" if source_ref.startswith("oci://") else ""
-    bare = source_ref[len(scheme) :]
-    path = bare.split("/", 1)[1]
-    template = pattern or f"{scheme}{job_provider.registry_host}/{{path}}"
-    if "{account}" in template and not package.owner:
+    path = source_ref[len(scheme) :].split("/", 1)[1]
+    template = pattern or f"{scheme}{provider.registry_host}/{{path}}"
+    match = registry_pattern(provider).fullmatch(source_ref)
+    account = (match.groupdict().get("account") if match else None) or package.owner
+    if "{account}" in template and not account:
         raise InputError(
             f"the registry pattern {template!r} needs an account, and package {package.name!r} has no owner",
             hint="give --image-ref-pattern with the account written out, or publish with --owner ACCOUNT",
         )
     try:
-        ref = template.format(region=region, path=path, account=package.owner or "")
+        ref = template.format(region=region, path=path, account=account or "")
     except (KeyError, IndexError, ValueError) as exc:
         raise InputError(
             f"bad --image-ref-pattern {template!r}: {exc}", hint="placeholders: {region}, {path}, {account}"

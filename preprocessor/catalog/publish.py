@@ -236,7 +236,7 @@ def registry_pattern(provider: Provider) -> re.Pattern[str]:
     """The provider's registry host as a regex with a ``region`` group."""
     host = re.escape(provider.registry_host)
     host = host.replace(re.escape("{region}"), r"(?P<region>[a-z0-9-]+)")
-    host = host.replace(re.escape("{account}"), r"[^./]+")
+    host = host.replace(re.escape("{account}"), r"(?P<account>[^./]+)")
     return re.compile(rf"(?:oci://)?{host}/.+")
 
 
