@@ -348,3 +348,51 @@ def test_cli_text_and_json(tmp_path: Path) -> None:
     assert failed.exit_code == 1
     assert "DPK301" in failed.stderr and "cn-beijing, cn-hangzhou" in failed.stderr
     assert "Traceback" not in failed.stderr
+
+
+def test_output_inside_the_input_tree_is_skipped_with_leftover_staging_directories(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    templates = root / "templates"
+    out = templates / "rendered"
+    render_to_directory([templates], ["cn-hangzhou"], out, RenderOptions())
+    (templates / ".rendered.render-0123456789ab").mkdir()  # as if a render had been killed
+    (templates / ".rendered.render-0123456789ab" / "web.yaml").write_text("half\n")
+    report = render_to_directory([templates], ["cn-beijing"], out, RenderOptions())
+    assert not any("rendered" in name for name in report.files["cn-beijing"])
+    assert sorted(report.files["cn-beijing"]) == ["module/README.txt", "module/main.tf", "web.yaml"]
+
+
+def test_a_symlink_inside_the_inputs_keeps_its_place(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    elsewhere = root / "shared"  # outside the input directory, inside the project
+    elsewhere.mkdir()
+    (elsewhere / "shared.tf").write_text(MAIN_TF)
+    (root / "templates" / "linked.tf").symlink_to(elsewhere / "shared.tf")
+    out = tmp_path / "out"
+    render_to_directory([root / "templates"], ["cn-beijing"], out, RenderOptions())
+    assert (out / "cn-beijing" / "linked.tf").read_text() == MAIN_TF.replace(WEB["cn-hangzhou"], WEB["cn-beijing"])
+
+
+def test_two_inputs_writing_the_same_output_are_refused(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    (root / "templates" / "web.yaml.j2").write_text("a: {{ region }}\n")
+    with pytest.raises(InputError, match=r"would both be written to web\.yaml"):
+        render_to_directory([root / "templates"], ["cn-beijing"], tmp_path / "out", RenderOptions())
+
+
+def test_an_expiry_out_of_range_is_refused_through_the_api_too(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    for expires in (0, 604801):
+        with pytest.raises(InputError, match="out of range"):
+            render_to_directory([root / "templates"], ["cn-beijing"], tmp_path / "out", RenderOptions(expires=expires))
+
+
+def test_a_malformed_placeholder_is_refused_even_when_its_rule_is_turned_off(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    config = root / "deploypkg.yaml"
+    config.write_text(config.read_text() + "rules:\n  DPK203: off\n")
+    web = root / "templates" / "web.yaml"
+    web.write_text(web.read_text().replace("computenest::acrimage::web-frontend", "computenest::docker::web-frontend"))
+    with pytest.raises(InputError) as caught:
+        render_to_directory([web], ["cn-beijing"], tmp_path / "out", RenderOptions())
+    assert caught.value.rule == "DPK203" and caught.value.line == 12

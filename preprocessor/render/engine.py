@@ -8,6 +8,7 @@ everything in a temporary directory → move it into place.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -20,8 +21,8 @@ from preprocessor.model import ImageRef, Placeholder, RefKind, Span, Template
 from preprocessor.names import PackageSpec, check, parse_package_spec
 from preprocessor.render.jinja import JINJA_SUFFIX, render_jinja
 from preprocessor.render.output import MANIFEST_NAME, StagedDirectory, check_out_dir, json_bytes
-from preprocessor.render.presign import DEFAULT_EXPIRES, credentials_expiry, utc_text
-from preprocessor.render.resolve import REGION_RULES, Artifact, ArtifactResolver
+from preprocessor.render.presign import DEFAULT_EXPIRES, MAX_EXPIRES, credentials_expiry, utc_text
+from preprocessor.render.resolve import KIND_PACKAGE_TYPE, REGION_RULES, Artifact, ArtifactResolver
 from preprocessor.render.splice import Substitution, check_value, splice, value_class, verify_rendered
 from preprocessor.rules import Severity
 
@@ -121,7 +122,8 @@ class _Region:
 
 def input_root(paths: Sequence[Path]) -> Path:
     """The directory output paths are relative to: the common directory of the inputs."""
-    directories = [p.resolve() if p.resolve().is_dir() else p.resolve().parent for p in paths]
+    absolute = [Path(os.path.abspath(p)) for p in paths]
+    directories = [p if p.is_dir() else p.parent for p in absolute]
     root = directories[0]
     for directory in directories[1:]:
         while root != directory and root not in directory.parents:
@@ -143,6 +145,15 @@ def _uses(template: Template, project: Project) -> list[_Use]:
         if association is not None:
             uses.append(_use(template, ref, "image", association.spec))
     for placeholder in template.placeholders:
+        if placeholder.placeholder_type not in KIND_PACKAGE_TYPE or not placeholder.name:
+            raise InputError(
+                f"malformed placeholder: type {placeholder.placeholder_type!r}, name {placeholder.name!r}",
+                file=template.display,
+                line=placeholder.span.line,
+                column=placeholder.span.column,
+                rule="DPK203",
+                hint="use {{ computenest::TYPE::NAME }} with TYPE one of file, publicfile, acrimage, helmchart",
+            )
         association = project.associations.get(placeholder.name)
         if association is None:
             raise InputError(
@@ -369,16 +380,30 @@ def _load_sources(paths: Sequence[Path], root: Path, out: Path, options: RenderO
     from preprocessor.project import project_for
     from preprocessor.templates import discover, iter_files, load_template
 
-    def outside_out(path: Path) -> bool:
-        resolved = path.resolve()
-        return resolved != out and out not in resolved.parents
+    # Symlinks are not resolved, so a link inside the input root keeps its place in the output;
+    # the output directory and the staging directories of earlier renders beside it are skipped.
+    staging = (f".{out.name}.render-", f".{out.name}.old-")
 
-    candidates = {p.resolve() for p in discover(list(paths)) if outside_out(p)}
+    def wanted(path: Path) -> bool:
+        resolved = path.resolve()
+        if resolved == out or out in resolved.parents:
+            return False
+        return not any(part.startswith(staging) for part in path.parts)
+
+    candidates = {Path(os.path.abspath(p)) for p in discover(list(paths)) if wanted(p)}
+    files = {Path(os.path.abspath(p)) for p in iter_files(list(paths)) if wanted(p)}
     sources: list[_Source] = []
-    for path in sorted({p.resolve() for p in iter_files(list(paths)) if outside_out(p)} | candidates):
+    outputs: dict[PurePosixPath, Path] = {}
+    for path in sorted(files | candidates):
         relative = PurePosixPath(path.relative_to(root).as_posix())
         project = project_for(path, options.config)
         source = _Source(path, relative, project)
+        clash = outputs.setdefault(source.output, path)
+        if clash != path:
+            raise InputError(
+                f"{_display(path)} and {_display(clash)} would both be written to {source.output}",
+                hint="rename one of them (a .j2 file's output drops the .j2)",
+            )
         if path in candidates and not source.is_jinja:
             source.template = load_template(path, project.table)
         sources.append(source)
@@ -411,6 +436,11 @@ def render_to_directory(
     wanted = list(dict.fromkeys(check("region", region) for region in regions))
     if options.account is not None:
         check("account", options.account)
+    if not 1 <= options.expires <= MAX_EXPIRES:
+        raise InputError(
+            f"presigned URL expiry {options.expires} s is out of range",
+            hint=f"use 1 to {MAX_EXPIRES} seconds (SigV4 allows at most 7 days)",
+        )
     target = Path(out_dir)
     out = check_out_dir(target, inputs)
     root = input_root(inputs)
