@@ -333,3 +333,20 @@ def test_url_lifetime_is_the_earlier_of_request_and_credentials() -> None:
     assert url_lifetime(3600, now, None) == (now + timedelta(hours=1), False)
     assert url_lifetime(3600, now, now + timedelta(hours=2)) == (now + timedelta(hours=1), False)
     assert url_lifetime(3600, now, now + timedelta(minutes=5)) == (now + timedelta(minutes=5), True)
+
+
+def test_two_renders_differ_only_in_signature_and_signing_time(moto_project: MotoProject, tmp_path: Path) -> None:
+    import re
+
+    def masked(out: Path) -> dict[str, str]:
+        return {
+            p.relative_to(out).as_posix(): re.sub(r"X-Amz-(Date|Signature)=[0-9A-Za-z]+", r"X-Amz-\1=…", p.read_text())
+            for p in sorted(out.rglob("*.yaml"))
+        }
+
+    templates = [moto_project.root / "templates"]
+    render_to_directory(templates, ["us-west-2", "eu-west-1"], tmp_path / "a", RenderOptions())
+    render_to_directory(templates, ["us-west-2", "eu-west-1"], tmp_path / "b", RenderOptions())
+    first, second = masked(tmp_path / "a"), masked(tmp_path / "b")
+    assert first == second and len(first) == 2
+    assert all("X-Amz-Signature=…" in text for text in first.values())
