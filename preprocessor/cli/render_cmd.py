@@ -72,12 +72,9 @@ def render(
         if output_format == "json":
             click.echo(json.dumps(_refusal_json(refused), indent=2, sort_keys=True))
         else:
-            for diagnostic in refused.diagnostics:
-                click.echo(
-                    f"{diagnostic.file}:{diagnostic.line}:{diagnostic.column}: "
-                    f"{diagnostic.severity.value} {diagnostic.rule_id} {diagnostic.message}",
-                    err=True,
-                )
+            from preprocessor.validate.formats import format_text
+
+            click.echo(format_text(refused.diagnostics), err=True, nl=False)
         raise
     except DeploypkgError as error:
         if output_format == "json":
