@@ -14,6 +14,7 @@ outcome is merged into the version document with If-Match (see :func:`update_ver
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -32,7 +33,14 @@ from preprocessor.catalog.model import (
 )
 from preprocessor.catalog.publish import IMAGE_REF, check_image_id, registry_pattern
 from preprocessor.catalog.store import ObjectInfo, Store
-from preprocessor.catalog.writes import now, read_info, require_package, require_version, update_version
+from preprocessor.catalog.writes import (
+    Versioned,
+    now,
+    read_info,
+    require_package,
+    require_version,
+    update_version,
+)
 from preprocessor.errors import CatalogError, DeploypkgError, InputError
 from providers import Provider, get_provider
 
@@ -126,13 +134,34 @@ def distribute(
         for region in wanted:  # a bad pattern is bad input: refused before any region is touched
             _reference_for(provider, package, current, region, options.image_ref_pattern)
 
-    lock = threading.Lock()
-    state = {"first": first}
+    recorder = _Recorder(store, first)
+    job = _Job(
+        store, info, provider, package, current, options, reporter or SilentReporter(), recorder.record, _SourceObject()
+    )
+    workers = min(options.parallel, len(wanted))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="distribute") as pool:
+        return list(pool.map(lambda region: _run_region(job, region), wanted))
 
-    def record(distribution: Distribution) -> None:
+
+class _Recorder:
+    """Merges each region's outcome into the version document (If-Match, re-read on conflict).
+
+    The first write reuses the document read at the start (a copy: workers keep reading theirs);
+    later writes read it afresh. One write at a time per process; other processes are merged by
+    :func:`update_version`.
+    """
+
+    def __init__(self, store: Store, first: Versioned) -> None:
+        self.store = store
+        self.package = first.value.package
+        self.version = first.value.version
+        self._lock = threading.Lock()
+        self._first: Versioned | None = Versioned(copy.deepcopy(first.value), first.etag)
+
+    def record(self, distribution: Distribution) -> None:
         def change(document: PackageVersion) -> None:
             if document.status is VersionStatus.REVOKED:
-                raise CatalogError(f"{name} {version} was revoked while distributing")
+                raise CatalogError(f"{self.package} {self.version} was revoked while distributing")
             earlier = document.distributions.get(distribution.region)
             if (
                 earlier is not None
@@ -142,13 +171,9 @@ def distribute(
                 return  # a copy that is available stays recorded: a later failure never hides it
             document.distributions[distribution.region] = distribution
 
-        with lock:  # one writer per process at a time; other processes are merged by If-Match
-            update_version(store, name, version, change, first=state.pop("first", None))
-
-    job = _Job(store, info, provider, package, current, options, reporter or SilentReporter(), record, _SourceObject())
-    workers = min(options.parallel, len(wanted))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="distribute") as pool:
-        return list(pool.map(lambda region: _run_region(job, region), wanted))
+        with self._lock:
+            first, self._first = self._first, None
+            update_version(self.store, self.package, self.version, change, first=first)
 
 
 def _check_recorded_images(
