@@ -77,6 +77,18 @@ def test_whole_lifecycle(request: pytest.FixtureRequest, tmp_path: Path, kind: s
         "prod": "1.0.0",
     }
 
+    # What render reads from it: the reader resolves the channel, the access rules let anyone use it.
+    from preprocessor.catalog import access
+    from preprocessor.catalog.catalog import Catalog
+    from preprocessor.names import PackageSpec
+
+    reader = Catalog(env.store())
+    resolved, channel = reader.resolve(PackageSpec("app-bundle", channel="prod"))
+    assert (resolved.version, channel) == ("1.0.0", "prod")
+    for region in REGIONS[provider]:
+        access.check(reader, resolved, region, "999999999999")
+        assert resolved.distributions[region].object_key == key
+
     shown = _ok(env.cli("show", "app-bundle"))
     assert "1.0.0: published" in shown and "channel prod → 1.0.0" in shown
 
