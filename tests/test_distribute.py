@@ -175,6 +175,8 @@ def test_registry_references(tmp_path: Path) -> None:
     assert refs["cn-shanghai"] == "registry.cn-shanghai.aliyuncs.com/demo/web-frontend:1.0.0"
     charts = {r: d["chart_ref"] for r, d in _show(env, "web-chart", "1.0.0")["distributions"].items()}
     assert charts["cn-beijing"] == "oci://registry.cn-beijing.aliyuncs.com/demo-charts/web-chart:1.0.0"
+    wrong = env.cli("distribute", "web-frontend", "1.0.0", "--region", "cn-qingdao", "--image", "cn-qingdao=m-x")
+    assert wrong.exit_code == 2 and "leave out --image" in wrong.stderr
     # A reference outside the provider's registry needs an explicit pattern.
     other = "mirror.example.com/demo/tool:2.0"
     assert (

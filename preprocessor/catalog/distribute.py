@@ -127,6 +127,14 @@ def distribute(
     current: PackageVersion = first.value
     if current.status is VersionStatus.REVOKED:
         raise CatalogError(f"{name} {version} was revoked ({current.revoked_reason}); it is not distributed any more")
+    if options.images and (package.type is not PackageType.ECS_IMAGE or provider.name == "aws"):
+        raise InputError(
+            f"--image records image copies made outside deploypkg; {name} is {package.type.value} "
+            f"in a {provider.name} catalog, which deploypkg copies itself",
+            hint="leave out --image",
+        )
+    if options.image_ref_pattern and package.type not in (PackageType.CONTAINER_IMAGE, PackageType.HELM_CHART):
+        raise InputError(f"--image-ref-pattern applies to container images and charts, not {package.type.value}")
     if package.type is PackageType.ECS_IMAGE and provider.name != "aws":
         _check_recorded_images(provider, current, wanted, options.images)
 

@@ -80,11 +80,16 @@ def describe_package(store: Store, name: str, version: str | None = None) -> Pac
 
 def list_catalog(store: Store) -> CatalogListing:
     info = read_info(store)
-    packages = [describe_package(store, name) for name in list_packages(store)]
+    order = {channel: index for index, channel in enumerate(info.promotion_order)}
+    packages = []
+    for name in list_packages(store):
+        details = describe_package(store, name)
+        details.channels.sort(key=lambda c: (order.get(c.name, len(order)), c.name))
+        packages.append(details)
     services = []
     for key in store.list_keys(SERVICES):
-        name = name_from_key(key, SERVICES, ".json")
-        found = read_service(store, name) if name else None
+        service_name = name_from_key(key, SERVICES, ".json")
+        found = read_service(store, service_name) if service_name else None
         if found is not None:
             services.append(found.value)
     return CatalogListing(info, packages, services)
