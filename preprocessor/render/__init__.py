@@ -11,11 +11,11 @@ from preprocessor.render.engine import (
     RenderReport,
     RenderWarning,
     ValidationRefused,
-    input_root,
     render_to_directory,
 )
 from preprocessor.render.presign import DEFAULT_EXPIRES, MAX_EXPIRES, parse_expires
 from preprocessor.render.resolve import Artifact
+from preprocessor.render.sources import input_root
 
 __all__ = [
     "DEFAULT_EXPIRES",

@@ -8,30 +8,28 @@ everything in a temporary directory → move it into place.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from preprocessor.catalog.store import Endpoint
 from preprocessor.errors import DeploypkgError, InputError
-from preprocessor.model import ImageRef, Placeholder, RefKind, Span, Template
-from preprocessor.names import PackageSpec, check, parse_package_spec
+from preprocessor.model import Template
+from preprocessor.names import check, parse_package_spec
 from preprocessor.render.jinja import JINJA_SUFFIX, render_jinja
+from preprocessor.render.manifest import ARTIFACTS_NAME, RegionOutput, artifacts_document, manifest_document
 from preprocessor.render.output import MANIFEST_NAME, StagedDirectory, check_out_dir, json_bytes
 from preprocessor.render.presign import DEFAULT_EXPIRES, MAX_EXPIRES, credentials_expiry, utc_text
-from preprocessor.render.resolve import KIND_PACKAGE_TYPE, REGION_RULES, Artifact, ArtifactResolver
+from preprocessor.render.resolve import REGION_RULES, Artifact, ArtifactResolver
+from preprocessor.render.sources import Source, display, input_root, load_sources, read_bytes
 from preprocessor.render.splice import Substitution, check_value, splice, value_class, verify_rendered
+from preprocessor.render.uses import Use, uses_of
 from preprocessor.rules import Severity
 
 if TYPE_CHECKING:
     from preprocessor.project import Project
     from preprocessor.validate.diagnostic import Diagnostic
-
-ARTIFACTS_NAME = "artifacts.json"
-MANIFEST_FORMAT = 1
 
 
 class RenderOptions(NamedTuple):
@@ -81,110 +79,16 @@ class ValidationRefused(DeploypkgError):
         self.diagnostics = list(diagnostics)
 
 
-@dataclass
-class _Source:
-    path: Path
-    relative: PurePosixPath
-    project: Project
-    template: Template | None = None
-    """A loaded template (not for ``.j2`` files)."""
-
-    @property
-    def is_jinja(self) -> bool:
-        return self.path.name.endswith(JINJA_SUFFIX)
-
-    @property
-    def output(self) -> PurePosixPath:
-        if self.is_jinja:
-            return self.relative.with_name(self.relative.name[: -len(JINJA_SUFFIX)])
-        return self.relative
-
-
-class _Use(NamedTuple):
-    """One reference to substitute: where, what kind, which package."""
-
-    span: Span
-    old: str
-    kind: str
-    spec: PackageSpec
-    resource: str | None
-    property: str | None
-
-
-@dataclass
-class _Region:
-    name: str
-    files: dict[PurePosixPath, bytes] = field(default_factory=dict)
-    copies: dict[PurePosixPath, Path] = field(default_factory=dict)
-    substitutions: list[dict[str, Any]] = field(default_factory=list)
-    artifacts: dict[tuple[str, str, str], Artifact] = field(default_factory=dict)
-
-
-def input_root(paths: Sequence[Path]) -> Path:
-    """The directory output paths are relative to: the common directory of the inputs."""
-    absolute = [Path(os.path.abspath(p)) for p in paths]
-    directories = [p if p.is_dir() else p.parent for p in absolute]
-    root = directories[0]
-    for directory in directories[1:]:
-        while root != directory and root not in directory.parents:
-            root = root.parent
-    return root
-
-
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
-
-
-def _uses(template: Template, project: Project) -> list[_Use]:
-    uses: list[_Use] = []
-    for ref in template.image_refs:
-        association = project.associations.get(ref.value) if ref.kind is RefKind.LITERAL else None
-        if association is not None:
-            uses.append(_use(template, ref, "image", association.spec))
-    for placeholder in template.placeholders:
-        if placeholder.placeholder_type not in KIND_PACKAGE_TYPE or not placeholder.name:
-            raise InputError(
-                f"malformed placeholder: type {placeholder.placeholder_type!r}, name {placeholder.name!r}",
-                file=template.display,
-                line=placeholder.span.line,
-                column=placeholder.span.column,
-                rule="DPK203",
-                hint="use {{ computenest::TYPE::NAME }} with TYPE one of file, publicfile, acrimage, helmchart",
-            )
-        association = project.associations.get(placeholder.name)
-        if association is None:
-            raise InputError(
-                f"the placeholder {placeholder.placeholder_type}::{placeholder.name} names no associated package",
-                file=template.display,
-                line=placeholder.span.line,
-                column=placeholder.span.column,
-                rule="DPK201",
-                hint=f"add `{placeholder.name}: PACKAGE` under associations in deploypkg.yaml",
-            )
-        uses.append(_use(template, placeholder, placeholder.placeholder_type, association.spec))
-    return uses
-
-
-def _use(template: Template, ref: ImageRef | Placeholder, kind: str, spec: PackageSpec) -> _Use:
-    span = ref.span
-    resource = ref.resource
-    prop = ref.property
-    return _Use(span, template.text[span.start : span.end], kind, spec, resource, prop)
-
-
 class _Renderer:
-    def __init__(self, sources: list[_Source], options: RenderOptions) -> None:
+    def __init__(self, sources: list[Source], options: RenderOptions) -> None:
         self.sources = sources
         self.options = options
         self.signed_at = datetime.now(timezone.utc).replace(microsecond=0)
-        self._resolvers: dict[tuple[str, str | None], ArtifactResolver] = {}
+        self.resolvers: dict[tuple[str, str | None], ArtifactResolver] = {}
         self._verified: set[tuple[int, tuple[tuple[str, frozenset[str], bool], ...]]] = set()
         """(template, value classes) whose spliced output was re-parsed and checked."""
-        self._uses: dict[int, list[_Use]] = {
-            id(source): _uses(source.template, source.project) for source in sources if source.template is not None
+        self._uses: dict[int, list[Use]] = {
+            id(source): uses_of(source.template, source.project) for source in sources if source.template is not None
         }
 
     def resolver(self, project: Project) -> ArtifactResolver:
@@ -197,7 +101,7 @@ class _Renderer:
             )
         account = self.options.account or project.config.account
         key = (url, account)
-        found = self._resolvers.get(key)
+        found = self.resolvers.get(key)
         if found is None:
             from preprocessor.catalog.catalog import Catalog
             from preprocessor.catalog.store import open_store
@@ -212,7 +116,7 @@ class _Renderer:
                 signed_at=self.signed_at,
                 credentials_expiry=lambda: _store_credentials_expiry(store),
             )
-            self._resolvers[key] = found
+            self.resolvers[key] = found
         return found
 
     def candidate_regions(self) -> list[str]:
@@ -232,8 +136,8 @@ class _Renderer:
             )
         return sorted(regions)
 
-    def render_region(self, region: str) -> _Region:
-        result = _Region(region)
+    def render_region(self, region: str) -> RegionOutput:
+        result = RegionOutput(region)
         for source in self.sources:
             if source.is_jinja:
                 self._render_jinja(source, result)
@@ -244,7 +148,7 @@ class _Renderer:
                 result.files[source.output] = self._splice(source, source.template, uses, result)
         return result
 
-    def _splice(self, source: _Source, template: Template, uses: list[_Use], result: _Region) -> bytes:
+    def _splice(self, source: Source, template: Template, uses: list[Use], result: RegionOutput) -> bytes:
         from preprocessor.templates import load_text
 
         if not uses:
@@ -280,20 +184,20 @@ class _Renderer:
             self._verified.add(signature)
         return template.encoded(text)
 
-    def _render_jinja(self, source: _Source, result: _Region) -> None:
+    def _render_jinja(self, source: Source, result: RegionOutput) -> None:
         from preprocessor.templates import load_text
 
-        raw = _read(source.path)
+        raw = read_bytes(source.path)
         bom = raw.startswith(b"\xef\xbb\xbf")
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as error:
             raise InputError(
-                f"not UTF-8: {error.reason} at byte {error.start}", file=_display(source.path), rule="DPK002"
+                f"not UTF-8: {error.reason} at byte {error.start}", file=display(source.path), rule="DPK002"
             ) from None
         project = source.project
         resolver = self.resolver(project)
-        display = _display(source.path)
+        shown = display(source.path)
         region = result.name
 
         written: set[str] = set()
@@ -329,14 +233,14 @@ class _Renderer:
 
         rendered = render_jinja(
             text,
-            display,
+            shown,
             region=region,
             image=lambda name: artifact(name, "image").value,
             artifact_url=lambda name: artifact(name, "file").value,
             package=package,
         )
         output_path = source.path.with_name(source.path.name[: -len(JINJA_SUFFIX)])
-        template = load_text(rendered, output_path, project.table, f"{display} ({region})", bom)
+        template = load_text(rendered, output_path, project.table, f"{shown} ({region})", bom)
         if template is None:
             result.files[source.output] = (b"\xef\xbb\xbf" if bom else b"") + rendered.encode("utf-8")
             return
@@ -344,14 +248,7 @@ class _Renderer:
         produced = {(ref.span.line, ref.span.column) for ref in template.image_refs if ref.value in written}
         found = _validate([template], project)
         _refuse_on_errors([d for d in found if not (d.rule_id == "DPK102" and (d.line, d.column) in produced)])
-        result.files[source.output] = self._splice(source, template, _uses(template, project), result)
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as error:
-        raise InputError(f"cannot read: {error.strerror}", file=_display(path), rule="DPK002") from None
+        result.files[source.output] = self._splice(source, template, uses_of(template, project), result)
 
 
 def _store_credentials_expiry(store: Any) -> datetime | None:
@@ -374,40 +271,6 @@ def _validate(templates: list[Template], project: Project) -> list[Diagnostic]:
 def _refuse_on_errors(diagnostics: list[Diagnostic]) -> None:
     if any(d.severity is Severity.ERROR for d in diagnostics):
         raise ValidationRefused(sorted(diagnostics, key=lambda d: d.sort_key()))
-
-
-def _load_sources(paths: Sequence[Path], root: Path, out: Path, options: RenderOptions) -> list[_Source]:
-    from preprocessor.project import project_for
-    from preprocessor.templates import discover, iter_files, load_template
-
-    # Symlinks are not resolved, so a link inside the input root keeps its place in the output;
-    # the output directory and the staging directories of earlier renders beside it are skipped.
-    staging = (f".{out.name}.render-", f".{out.name}.old-")
-
-    def wanted(path: Path) -> bool:
-        resolved = path.resolve()
-        if resolved == out or out in resolved.parents:
-            return False
-        return not any(part.startswith(staging) for part in path.parts)
-
-    candidates = {Path(os.path.abspath(p)) for p in discover(list(paths)) if wanted(p)}
-    files = {Path(os.path.abspath(p)) for p in iter_files(list(paths)) if wanted(p)}
-    sources: list[_Source] = []
-    outputs: dict[PurePosixPath, Path] = {}
-    for path in sorted(files | candidates):
-        relative = PurePosixPath(path.relative_to(root).as_posix())
-        project = project_for(path, options.config)
-        source = _Source(path, relative, project)
-        clash = outputs.setdefault(source.output, path)
-        if clash != path:
-            raise InputError(
-                f"{_display(path)} and {_display(clash)} would both be written to {source.output}",
-                hint="rename one of them (a .j2 file's output drops the .j2)",
-            )
-        if path in candidates and not source.is_jinja:
-            source.template = load_template(path, project.table)
-        sources.append(source)
-    return sources
 
 
 def _warnings_of(diagnostics: list[Diagnostic]) -> list[RenderWarning]:
@@ -444,7 +307,7 @@ def render_to_directory(
     target = Path(out_dir)
     out = check_out_dir(target, inputs)
     root = input_root(inputs)
-    sources = _load_sources(inputs, root, out, options)
+    sources = load_sources(inputs, root, out, options.config)
 
     diagnostics: list[Diagnostic] = []
     by_project: dict[int, tuple[Project, list[Template]]] = {}
@@ -458,7 +321,7 @@ def render_to_directory(
 
     renderer = _Renderer(sources, options)
     excluded: dict[str, str] = {}
-    rendered: list[_Region] = []
+    rendered: list[RegionOutput] = []
     for region in renderer.candidate_regions() if options.all_regions else wanted:
         try:
             rendered.append(renderer.render_region(region))
@@ -472,7 +335,7 @@ def render_to_directory(
         reasons = "; ".join(f"{region}: {reason}" for region, reason in excluded.items())
         raise PolicyError(f"no region can use every referenced package ({reasons})", rule="DPK301")
 
-    for resolver in renderer._resolvers.values():
+    for resolver in renderer.resolvers.values():
         if resolver.cut_short and resolver.credentials_expire_at is not None:
             warnings.append(
                 RenderWarning(
@@ -481,7 +344,7 @@ def render_to_directory(
                     f"requested {options.expires} s: presigned URLs from {resolver.store.url} die then",
                 )
             )
-    manifest = _manifest(renderer, rendered, excluded, options)
+    manifest = manifest_document(renderer.resolvers, rendered, excluded, options.expires, options.endpoint)
     outputs: list[tuple[PurePosixPath, bytes | Path]] = [
         (PurePosixPath(MANIFEST_NAME), json_bytes(manifest, compact=True))
     ]
@@ -489,7 +352,7 @@ def render_to_directory(
         region_dir = PurePosixPath(done.name)
         outputs.extend((region_dir / relative, data) for relative, data in done.files.items())
         outputs.extend((region_dir / relative, source_path) for relative, source_path in done.copies.items())
-        outputs.append((region_dir / ARTIFACTS_NAME, json_bytes(_artifacts_document(done))))
+        outputs.append((region_dir / ARTIFACTS_NAME, json_bytes(artifacts_document(done))))
     with StagedDirectory(target) as staged:
         staged.write_all(outputs)
         staged.commit()
@@ -504,38 +367,3 @@ def render_to_directory(
         artifacts={region.name: tuple(sorted(region.artifacts.values())) for region in rendered},
         warnings=tuple(warnings),
     )
-
-
-def _artifacts_document(region: _Region) -> dict[str, Any]:
-    return {
-        "region": region.name,
-        "artifacts": [artifact.to_json() for artifact in sorted(region.artifacts.values())],
-    }
-
-
-def _manifest(
-    renderer: _Renderer, rendered: list[_Region], excluded: dict[str, str], options: RenderOptions
-) -> dict[str, Any]:
-    catalogs = [
-        {"url": url, "account": account, "documents": dict(sorted(resolver.catalog.documents_read().items()))}
-        for (url, account), resolver in sorted(
-            renderer._resolvers.items(), key=lambda item: (item[0][0], item[0][1] or "")
-        )
-    ]
-    return {
-        "format_version": MANIFEST_FORMAT,
-        "expires": options.expires,
-        "endpoint": options.endpoint,
-        "catalogs": catalogs,
-        "regions": {
-            region.name: {
-                "files": sorted(p.as_posix() for p in (*region.files, *region.copies)),
-                "substitutions": sorted(
-                    ({k: v for k, v in sub.items() if v is not None} for sub in region.substitutions),
-                    key=lambda sub: (sub["file"], sub.get("line", 0), sub.get("column", 0), sub["kind"]),
-                ),
-            }
-            for region in rendered
-        },
-        "excluded_regions": excluded,
-    }

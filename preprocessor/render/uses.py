@@ -1,0 +1,63 @@
+"""What a template asks render to replace: associated image literals and artifact placeholders,
+each with its span, kind and package.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, NamedTuple
+
+from preprocessor.errors import InputError
+from preprocessor.model import ImageRef, Placeholder, RefKind, Span, Template
+from preprocessor.names import PackageSpec
+from preprocessor.render.resolve import KIND_PACKAGE_TYPE
+
+if TYPE_CHECKING:
+    from preprocessor.project import Project
+
+
+class Use(NamedTuple):
+    """One reference to substitute: where, what kind, which package."""
+
+    span: Span
+    old: str
+    kind: str
+    spec: PackageSpec
+    resource: str | None
+    property: str | None
+
+
+def uses_of(template: Template, project: Project) -> list[Use]:
+    uses: list[Use] = []
+    for ref in template.image_refs:
+        association = project.associations.get(ref.value) if ref.kind is RefKind.LITERAL else None
+        if association is not None:
+            uses.append(_use(template, ref, "image", association.spec))
+    for placeholder in template.placeholders:
+        if placeholder.placeholder_type not in KIND_PACKAGE_TYPE or not placeholder.name:
+            raise InputError(
+                f"malformed placeholder: type {placeholder.placeholder_type!r}, name {placeholder.name!r}",
+                file=template.display,
+                line=placeholder.span.line,
+                column=placeholder.span.column,
+                rule="DPK203",
+                hint="use {{ computenest::TYPE::NAME }} with TYPE one of file, publicfile, acrimage, helmchart",
+            )
+        association = project.associations.get(placeholder.name)
+        if association is None:
+            raise InputError(
+                f"the placeholder {placeholder.placeholder_type}::{placeholder.name} names no associated package",
+                file=template.display,
+                line=placeholder.span.line,
+                column=placeholder.span.column,
+                rule="DPK201",
+                hint=f"add `{placeholder.name}: PACKAGE` under associations in deploypkg.yaml",
+            )
+        uses.append(_use(template, placeholder, placeholder.placeholder_type, association.spec))
+    return uses
+
+
+def _use(template: Template, ref: ImageRef | Placeholder, kind: str, spec: PackageSpec) -> Use:
+    span = ref.span
+    resource = ref.resource
+    prop = ref.property
+    return Use(span, template.text[span.start : span.end], kind, spec, resource, prop)
