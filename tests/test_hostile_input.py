@@ -7,14 +7,17 @@ code, a message naming the file (and line), never a traceback or an internal err
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hostile.corpus import ROS_JSON, Case, Expect, all_cases, project
+from hostile.corpus import ALI_IMAGE, AWS_IMAGE, ROS_JSON, Case, Expect, all_cases, project
 from hostile.harness import MEMORY_LIMIT, Zygote, check, run_case, run_limited
 
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 VANISH = Path(__file__).resolve().parent / "hostile" / "vanish.py"
 CASES = all_cases()
 FULL_START = {
@@ -50,6 +53,52 @@ def test_validate(case: Case, tmp_path: Path, zygote: Zygote) -> None:
 def test_refs(case: Case, tmp_path: Path, zygote: Zygote) -> None:
     case.build(tmp_path)
     check(case, run_case(case, "refs", tmp_path, zygote), tmp_path, "refs")
+
+
+RENDER_REGIONS = {
+    "alicloud": (("cn-hangzhou", ALI_IMAGE), ("cn-beijing", "m-2zeb3kq6nfv9wd8x1234")),
+    "aws": (("us-east-1", AWS_IMAGE), ("us-west-2", "ami-0fedcba9876543210")),
+}
+"""The image each region's copy of the fixture catalogs' web-image / web-ami has."""
+
+
+def _listing(root: Path) -> list[str]:
+    return sorted(name for name in os.listdir(root) if not name.startswith(".deploypkg-test-"))
+
+
+@pytest.mark.parametrize("case", [pytest.param(case, id=case.id) for case in CASES if case.refs])
+def test_render(case: Case, tmp_path: Path, zygote: Zygote) -> None:
+    """A broken input stops the render with nothing written; a clean one is spliced exactly."""
+    case.build(tmp_path)
+    provider = "aws" if "provider: aws" in (tmp_path / "deploypkg.yaml").read_text(encoding="utf-8") else "alicloud"
+    shutil.copytree(FIXTURES / provider / "catalog", tmp_path / "catalog")
+    regions = RENDER_REGIONS[provider]
+    before = _listing(tmp_path)
+    args = ["render", case.target, *(f"--region={region}" for region, _ in regions), "--out", "out"]
+    outcome = zygote.run(args, tmp_path, case.budget)
+    check(case, outcome, tmp_path, "render")
+    if outcome.exit_code != 0:
+        assert _listing(tmp_path) == before, "a failed render left something behind"
+        return
+    assert (tmp_path / "out" / "manifest.json").is_file()
+    if case.target != "templates" or case.expect is not Expect.CLEAN:
+        return
+    inputs = [p for p in sorted((tmp_path / "templates").rglob("*")) if p.is_file() and not p.is_symlink()]
+    (source_region, source_image), (other_region, other_image) = regions
+    for path in inputs:
+        relative = path.relative_to(tmp_path / "templates")
+        original = path.read_bytes()
+        source_copy, other_copy = (
+            tmp_path / "out" / source_region / relative,
+            tmp_path / "out" / other_region / relative,
+        )
+        if case.id.startswith(("bom-", "crlf-")):
+            assert source_copy.is_file() and other_copy.is_file(), f"{relative} was not rendered"
+        if source_copy.is_file():
+            assert source_copy.read_bytes() == original, f"{relative}: the source region's copy changed"
+        if other_copy.is_file():
+            expected = original.replace(source_image.encode(), other_image.encode())
+            assert other_copy.read_bytes() == expected, f"{relative}: more than the image ID changed"
 
 
 @pytest.mark.parametrize("case", [pytest.param(case, id=case.id) for case in CASES if case.id in FULL_START])

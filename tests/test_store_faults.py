@@ -305,3 +305,22 @@ def test_render_through_failures(catalog: Catalog, proxy: FaultProxy, tmp_path: 
     assert _snapshot(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == siblings, "a staging directory was left behind"
     assert json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+
+
+def test_distribute_cli_with_the_server_gone_then_rerun(catalog: Catalog, proxy: FaultProxy, tmp_path: Path) -> None:
+    """The command a pipeline runs: the failed region is named with exit 1, a rerun finishes."""
+    args = ["catalog", "--catalog", catalog.url, "--endpoint-url", proxy.endpoint_url, "--addressing-style", "path"]
+    args += ["distribute", "app-bundle", "1.0.0", "--region", "us-west-2", "--region", "eu-west-1", "--parallel", "1"]
+    proxy.inject(Fault.STOP, path=f"^/{catalog.regional('eu-west-1')}/")
+    failed = run_cli(*args, cwd=tmp_path, timeout=120)
+    output = failed.stdout + failed.stderr
+    assert failed.exit_code in (1, 2), output
+    assert "Traceback" not in output and "internal error" not in output, output
+    assert "eu-west-1" in output, output
+    assert catalog.version()["distributions"].get("eu-west-1", {}).get("status") != "available"
+    proxy.clear()
+    proxy.resume()
+    done = run_cli(*args, cwd=tmp_path, timeout=120)
+    assert done.exit_code == 0, done.stdout + done.stderr
+    assert "us-west-2: available" in done.stdout and "already there" in done.stdout, done.stdout
+    assert proxy.count("PUT", f"^/{catalog.regional('us-west-2')}/") == 0, "us-west-2 was copied again"

@@ -133,11 +133,12 @@ def expected_exit(expect: Expect, command: str, output: str) -> set[int]:
     ``validate`` (its module docstring): a file that does not parse or is not a well-formed
     template is a finding (DPK001/DPK003, exit 1); one that cannot be read at all (DPK002) exits 2.
     ``refs``: any file that cannot be read or parsed exits 2, the others are still listed.
+    ``render``: such a file stops the render with exit 2 before anything is written.
     """
     if expect is Expect.ERROR:
         if command == "validate":
             return {2} if "DPK002" in output else {1}
-        return {2}
+        return {2}  # refs and render: a file that cannot be read or parsed is bad input
     if expect is Expect.REPORTED:
         return {0, 1, 2}
     if expect is Expect.CLEAN:
@@ -161,7 +162,9 @@ def check(case: Case, outcome: Outcome, root: Path, command: str = "validate") -
         name = Path(case.names).name
         assert name in outcome.output, f"the message does not name {name}:\n{shown}"
         if case.expect is Expect.ERROR:
-            assert re.search(re.escape(name) + r":\d+:\d+: error DPK00\d", outcome.output), f"no DPK00x error:\n{shown}"
+            assert re.search(re.escape(name) + r"(:\d+)*: (error )?DPK00\d", outcome.output), (
+                f"no DPK00x error:\n{shown}"
+            )
         if case.expect is not Expect.NO_CRASH:
             lines = _lines_named(outcome.output, name)
             assert _line_ok(lines, case.line), f"expected {name}:<line in {case.line}>, found lines {lines}:\n{shown}"

@@ -23,7 +23,9 @@ import time
 def _preload() -> None:
     import preprocessor.cli
     import preprocessor.cli.refs_cmd
+    import preprocessor.cli.render_cmd
     import preprocessor.cli.validate_cmd
+    import preprocessor.render
     import preprocessor.templates
     import preprocessor.validate.scan  # noqa: F401
 
