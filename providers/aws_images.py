@@ -7,6 +7,7 @@ usual chain (``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_EC2``, profiles, environm
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -62,9 +63,15 @@ def image_state(region: str, image_id: str) -> tuple[str, str | None]:
 
 
 def wait_available(
-    region: str, image_id: str, timeout: float = DEFAULT_WAIT_SECONDS, poll: float = POLL_SECONDS
+    region: str,
+    image_id: str,
+    timeout: float = DEFAULT_WAIT_SECONDS,
+    poll: float = POLL_SECONDS,
+    stop: threading.Event | None = None,
 ) -> ImageCopy:
-    """Poll until the copy is ``available`` or has failed, at most ``timeout`` seconds."""
+    """Poll until the copy is ``available`` or has failed, at most ``timeout`` seconds; ``stop``
+    ends the wait early (state ``interrupted``)."""
+    stop = stop or threading.Event()
     deadline = time.monotonic() + timeout
     while True:
         state, reason = image_state(region, image_id)
@@ -72,4 +79,5 @@ def wait_available(
             return ImageCopy(region, image_id, state, reason)
         if time.monotonic() >= deadline:
             return ImageCopy(region, image_id, "timeout", f"still pending after {timeout:.0f} s")
-        time.sleep(min(poll, max(0.0, deadline - time.monotonic())))
+        if stop.wait(min(poll, max(0.0, deadline - time.monotonic()))):
+            return ImageCopy(region, image_id, "interrupted", "interrupted while pending")

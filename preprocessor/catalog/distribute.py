@@ -98,6 +98,7 @@ class _Job(NamedTuple):
     reporter: Reporter
     record: Callable[[Distribution], None]
     source: _SourceObject
+    stop: threading.Event
 
 
 def distribute(
@@ -144,11 +145,29 @@ def distribute(
 
     recorder = _Recorder(store, first)
     job = _Job(
-        store, info, provider, package, current, options, reporter or SilentReporter(), recorder.record, _SourceObject()
+        store,
+        info,
+        provider,
+        package,
+        current,
+        options,
+        reporter or SilentReporter(),
+        recorder.record,
+        _SourceObject(),
+        threading.Event(),
     )
     workers = min(options.parallel, len(wanted))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="distribute") as pool:
-        return list(pool.map(lambda region: _run_region(job, region), wanted))
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="distribute")
+    try:
+        futures = [pool.submit(_run_region, job, region) for region in wanted]
+        return [future.result() for future in futures]
+    except BaseException:
+        # Ctrl-C: regions not started are dropped, image waits stop; a copy in flight ends by itself.
+        job.stop.set()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    finally:
+        pool.shutdown(wait=True)
 
 
 class _Recorder:
@@ -324,11 +343,13 @@ def _aws_image_region(job: _Job, region: str) -> RegionOutcome:
             job.version.package, job.version.version, source.region, source.image_id, region
         )
         job.record(Distribution(region, DistributionStatus.DELIVERING, image_id=image_id, updated_at=now()))
-    result = aws_images.wait_available(region, image_id, job.options.image_wait_seconds, job.options.image_poll_seconds)
+    result = aws_images.wait_available(
+        region, image_id, job.options.image_wait_seconds, job.options.image_poll_seconds, job.stop
+    )
     if result.state == "available":
         job.record(Distribution(region, DistributionStatus.AVAILABLE, image_id=image_id, updated_at=now()))
         return RegionOutcome(region, DistributionStatus.AVAILABLE, image_id, False)
-    if result.state == "timeout":
+    if result.state in ("timeout", "interrupted"):
         return RegionOutcome(
             region,
             DistributionStatus.DELIVERING,

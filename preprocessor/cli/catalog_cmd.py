@@ -360,7 +360,8 @@ class _PlainReporter:
         pass
 
     def finish(self, region: str, outcome: Any) -> None:
-        pass
+        state = f"failed: {outcome.error}" if outcome.error else outcome.status.value
+        click.echo(f"{region}: {state} ({outcome.seconds:.1f} s)", err=True)
 
 
 class _RichReporter:
