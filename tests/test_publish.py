@@ -111,6 +111,7 @@ def test_replace_draft_rules(env: CatalogEnv) -> None:
         (("web", "1.0", "--type", "container-image", "--image-ref", "not a ref"), "not a valid reference"),
         (("web", "1.0", "--type", "container-image", "--image-ref", "docker.io/library/nginx:1.25"), "--region"),
         (("web", "1.0", "--type", "helm-chart", "--chart", "oci://x/../y"), "not a valid reference"),
+        (("web", "1.0", "--type", "helm-chart", "--image", HZ_IMAGE), "--image/--from-packer does not apply"),
     ],
 )
 def test_bad_input_is_exit_2_without_traceback(tmp_path: Path, args: tuple[str, ...], words: str) -> None:

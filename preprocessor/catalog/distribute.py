@@ -293,7 +293,8 @@ def _head_source(job: _Job) -> ObjectInfo:
 
 def _file_region(job: _Job, region: str) -> RegionOutcome:
     source = job.version.source
-    assert source.object_key is not None and source.region is not None
+    if source.object_key is None or source.region is None:
+        raise CatalogError(f"{job.version.package} {job.version.version}: the source has no region or object key")
     bucket = job.info.bucket(region)
     present = job.store.head_object(region, bucket, source.object_key)
     if present is not None and source.sha256 is not None and present.sha256 == source.sha256:

@@ -52,6 +52,16 @@ class PublishRequest(NamedTuple):
     replace_draft: bool = False
 
 
+# Which request fields (and their CLI options) belong to which package type.
+_TYPE_FIELDS: dict[PackageType, frozenset[str]] = {
+    PackageType.ECS_IMAGE: frozenset({"images"}),
+    PackageType.FILE: frozenset({"file"}),
+    PackageType.CONTAINER_IMAGE: frozenset({"image_ref"}),
+    PackageType.HELM_CHART: frozenset({"chart_ref"}),
+}
+_OPTION = {"images": "--image/--from-packer", "file": "--file", "image_ref": "--image-ref", "chart_ref": "--chart"}
+
+
 class PublishResult(NamedTuple):
     version: PackageVersion
     created_package: bool
@@ -67,6 +77,9 @@ def publish(store: Store, request: PublishRequest, progress: ProgressCallback | 
     names.check("version", request.version)
     if request.owner is not None:
         names.check("account", request.owner)
+    for field_name, option in _OPTION.items():
+        if getattr(request, field_name) and field_name not in _TYPE_FIELDS[request.type]:
+            raise InputError(f"{option} does not apply to a {request.type.value} version", hint=f"leave out {option}")
 
     existing = read_version(store, request.package, request.version)
     if existing is not None:
