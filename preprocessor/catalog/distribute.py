@@ -282,12 +282,12 @@ def _head_source(job: _Job) -> ObjectInfo:
     found = job.store.head_object(source.region, source.bucket, source.object_key)
     if found is None:
         raise CatalogError(
-            f"the source object s3://{source.bucket}/{source.object_key} ({source.region}) is missing",
+            f"the source object {source.bucket}/{source.object_key} ({source.region}) is missing",
             hint="publish the file again: deploypkg catalog publish … --replace-draft",
             rule="DPK307",
         )
     if source.sha256 and found.sha256 not in (None, source.sha256):
-        raise CatalogError(f"the source object s3://{source.bucket}/{source.object_key} changed (SHA-256 differs)")
+        raise CatalogError(f"the source object {source.bucket}/{source.object_key} changed (SHA-256 differs)")
     return found
 
 

@@ -330,7 +330,15 @@ def publish(
         description=description,
         replace_draft=replace_draft,
     )
-    result = operations.publish(_open(ctx, catalog_url), request)
+    store = _open(ctx, catalog_url)
+    if file_path is not None and file_path.is_file() and sys.stderr.isatty():
+        from rich.progress import Progress
+
+        with Progress(transient=True) as bar:
+            task = bar.add_task(f"upload {file_path.name}", total=file_path.stat().st_size)
+            result = operations.publish(store, request, lambda n: bar.advance(task, n))
+    else:
+        result = operations.publish(store, request)
     ver = result.version
     if result.created_package:
         click.echo(f"created package {name} ({kind})")
@@ -340,7 +348,7 @@ def publish(
     click.echo(f"{what} {name} {version}: source {source.region} {artifact}")
     if source.object_key:
         state = "uploaded" if result.uploaded else "already there, not uploaded again"
-        click.echo(f"  s3://{source.bucket}/{source.object_key} ({source.size} bytes, {state})")
+        click.echo(f"  bucket {source.bucket}: {source.object_key} ({source.size} bytes, {state})")
     others = [r for r in ver.distributions if r != source.region]
     if others:
         click.echo(f"  also available in {', '.join(others)}")
