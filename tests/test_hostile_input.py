@@ -74,7 +74,7 @@ def test_render(case: Case, tmp_path: Path, zygote: Zygote) -> None:
     shutil.copytree(FIXTURES / provider / "catalog", tmp_path / "catalog")
     regions = RENDER_REGIONS[provider]
     before = _listing(tmp_path)
-    args = ["render", case.target, *(f"--region={region}" for region, _ in regions), "--out", "out"]
+    args = ["render", case.target, *case.options, *(f"--region={region}" for region, _ in regions), "--out", "out"]
     outcome = zygote.run(args, tmp_path, case.budget)
     check(case, outcome, tmp_path, "render")
     if outcome.exit_code != 0:
@@ -105,7 +105,8 @@ def test_render(case: Case, tmp_path: Path, zygote: Zygote) -> None:
 def test_validate_from_a_fresh_interpreter(case: Case, tmp_path: Path) -> None:
     """A few cases through ``python -m preprocessor`` itself: the forked children behave the same."""
     case.build(tmp_path)
-    check(case, run_limited(["-m", "preprocessor", "validate", case.target], tmp_path, case.budget), tmp_path)
+    args = ["-m", "preprocessor", "validate", case.target, *case.options]
+    check(case, run_limited(args, tmp_path, case.budget), tmp_path)
 
 
 def _mixed_directory(root: Path) -> Path:

@@ -50,6 +50,8 @@ class Case(NamedTuple):
     """Seconds the command may take (generous: CI machines are slow and shared)."""
     refs: bool = False
     """Also run ``refs`` (a representative subset, to keep the suite fast)."""
+    options: tuple[str, ...] = ()
+    """More command-line options, after the target."""
 
 
 # ---------------------------------------------------------------------------- base templates
@@ -891,6 +893,96 @@ def filesystem() -> Iterator[Case]:
     )
 
 
+def _with_config(config: bytes | str, where: str = "deploypkg.yaml") -> Build:
+    """A good template under a hostile project config (``deploypkg.yaml`` or a Compute Nest one)."""
+
+    def build(root: Path) -> None:
+        templates = project(root)
+        (templates / "web.json").write_text(ROS_JSON, encoding="utf-8")
+        path = root / where
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(config.encode("utf-8") if isinstance(config, str) else config)
+
+    return build
+
+
+def _config_special(kind: str) -> Build:
+    def build(root: Path) -> None:
+        templates = project(root)
+        (templates / "web.json").write_text(ROS_JSON, encoding="utf-8")
+        config = root / "deploypkg.yaml"
+        config.unlink()
+        if kind == "loop":
+            os.symlink("deploypkg.yaml", config)
+        elif kind == "fifo":
+            os.mkfifo(config)
+        elif kind == "directory":
+            config.mkdir()
+        elif kind == "device":
+            os.symlink("/dev/zero", config)
+        elif kind == "computenest-fifo":
+            (root / "deploypkg.yaml").write_text(CONFIG["alicloud"], encoding="utf-8")
+            (root / ".computenest").mkdir()
+            os.mkfifo(root / ".computenest" / "config.yaml")
+
+    return build
+
+
+def project_configs() -> Iterator[Case]:
+    """The project's own config files are input too: a bad one is named with its line (DPK010)."""
+    base = CONFIG["alicloud"]
+    for case_id, text, line in (
+        ("config-truncated", base + "  m-2zeb3kq6nfv9wd8x1234: [web", (7, 8)),
+        ("config-not-a-mapping", "- provider\n- alicloud\n", 1),
+        ("config-unknown-provider", base.replace("provider: alicloud", "provider: gcp"), 1),
+        ("config-associations-list", base.split("associations:")[0] + "associations:\n  - web-image\n", (6, 7)),
+        ("config-association-path-traversal", base + "  m-2zeb3kq6nfv9wd8x1234: ../../etc/passwd\n", 7),
+        ("config-association-nul", base + '  m-2zeb3kq6nfv9wd8x1234: "web\\0image"\n', 7),
+        ("config-region-traversal", base.replace("[cn-hangzhou, cn-beijing]", "[cn-hangzhou, ../../tmp]"), 3),
+        ("config-unknown-rule", base + "rules:\n  DPK999: off\n", 8),
+        ("config-bad-severity", base + "rules:\n  DPK103: loud\n", 8),
+        ("config-unknown-key", base + "assocations: {}\n", 7),
+        ("config-tab-indent", base.replace("  m-bp1g", "\tm-bp1g"), 6),
+        ("config-deep-nesting", base + "resource_types: " + "[" * 10_000 + "]" * 10_000 + "\n", (7, 7)),
+        ("config-alias-bomb", base + "x: &a [1, 1]\nresource_types: {t: [*a, *a, *a]}\n", (7, 8)),
+        ("config-two-documents", base + "---\nprovider: aws\n", (7, 8)),
+    ):
+        yield Case(
+            case_id, _with_config(text), Expect.ERROR, "deploypkg.yaml", line, refs=case_id == "config-truncated"
+        )
+    yield Case("config-binary", _with_config(random.Random(7).randbytes(2048)), Expect.ERROR, "deploypkg.yaml")
+    yield Case("config-latin1", _with_config(base.encode() + b"# caf\xe9\n"), Expect.ERROR, "deploypkg.yaml")
+    yield Case("config-empty", _with_config(b""), Expect.NO_CRASH, None)
+    nest = "Service:\n  DeployMetadata:\n    SupplierDeployMetadata:\n      ArtifactRelation:\n        m-x: ["
+    yield Case(
+        "computenest-config-truncated",
+        _with_config(nest, ".computenest/config.yaml"),
+        Expect.ERROR,
+        "config.yaml",
+        (5, 6),
+        refs=True,
+    )
+    yield Case(
+        "computenest-config-relations-list",
+        _with_config(nest.replace("m-x: [", "- m-x\n"), ".computenest/config.yaml"),
+        Expect.ERROR,
+        "config.yaml",
+        (4, 6),
+    )
+    for kind in ("loop", "fifo", "directory", "device", "computenest-fifo"):
+        yield Case(f"config-{kind}", _config_special(kind), Expect.NO_CRASH, None, budget=15)
+    # Named with --config, a pipe or a device must be refused, not read forever.
+    for kind in ("fifo", "device"):
+        yield Case(
+            f"explicit-config-{kind}",
+            _config_special(kind),
+            Expect.ERROR,
+            "deploypkg.yaml",
+            budget=15,
+            options=("--config", "deploypkg.yaml"),
+        )
+
+
 def static_cases() -> Iterator[Case]:
     """Small hand-written files kept under ``tests/hostile/static`` (their expectations here)."""
     table = {
@@ -918,6 +1010,7 @@ def all_cases() -> list[Case]:
         *terraform_legacy(),
         *sizes(),
         *filesystem(),
+        *project_configs(),
         *static_cases(),
     ]
     ids = [case.id for case in cases]

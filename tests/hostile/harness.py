@@ -113,7 +113,7 @@ class Zygote:
 
 
 def run_case(case: Case, command: str, root: Path, zygote: Zygote) -> Outcome:
-    return zygote.run([command, case.target], root, case.budget)
+    return zygote.run([command, case.target, *case.options], root, case.budget)
 
 
 def _lines_named(output: str, name: str) -> list[int]:
@@ -131,13 +131,14 @@ def expected_exit(expect: Expect, command: str, output: str) -> set[int]:
     """The exit codes each command documents for an expectation.
 
     ``validate`` (its module docstring): a file that does not parse or is not a well-formed
-    template is a finding (DPK001/DPK003, exit 1); one that cannot be read at all (DPK002) exits 2.
+    template is a finding (DPK001/DPK003, exit 1); one that cannot be read at all (DPK002) or a bad
+    project config (DPK010) exits 2.
     ``refs``: any file that cannot be read or parsed exits 2, the others are still listed.
     ``render``: such a file stops the render with exit 2 before anything is written.
     """
     if expect is Expect.ERROR:
         if command == "validate":
-            return {2} if "DPK002" in output else {1}
+            return {2} if "DPK002" in output or "DPK010" in output else {1}
         return {2}  # refs and render: a file that cannot be read or parsed is bad input
     if expect is Expect.REPORTED:
         return {0, 1, 2}
@@ -162,7 +163,7 @@ def check(case: Case, outcome: Outcome, root: Path, command: str = "validate") -
         name = Path(case.names).name
         assert name in outcome.output, f"the message does not name {name}:\n{shown}"
         if case.expect is Expect.ERROR:
-            assert re.search(re.escape(name) + r"(:\d+)*: (error )?DPK00\d", outcome.output), (
+            assert re.search(re.escape(name) + r"(:\d+)*: (error )?DPK0\d\d", outcome.output), (
                 f"no DPK00x error:\n{shown}"
             )
         if case.expect is not Expect.NO_CRASH:
