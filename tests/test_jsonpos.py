@@ -61,9 +61,16 @@ def test_every_node_span_is_its_own_text() -> None:
         assert json.loads(text[node.start : node.end]) == jsonpos.to_python(node)
 
 
+# Text without lone surrogates: the decoder refuses those (they cannot be written as UTF-8).
+text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)))
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=5), children, max_size=4),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | text,
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=5), children, max_size=4
+        )
+    ),
     max_leaves=20,
 )
 
@@ -96,6 +103,9 @@ def test_agrees_with_the_standard_decoder(value: object, ascii_only: bool, inden
         ("", 1, 1, "empty"),
         ("  \r\n ", 2, 2, "empty"),
         ("[1,]", 1, 4, "trailing comma before ']'"),
+        ('{"a": "m-\\ud800x"}', 1, 10, "\\ud800 is half of a UTF-16 surrogate pair"),
+        ('{"a": "\\udc00\\ud800"}', 1, 8, "\\udc00 is half"),
+        ('{"a": "\\ud83d\\ud83d\\ude00"}', 1, 8, "\\ud83d is half"),
     ],
 )
 def test_errors_have_line_column_and_words(text: str, line: int, column: int, words: str) -> None:
@@ -105,6 +115,11 @@ def test_errors_have_line_column_and_words(text: str, line: int, column: int, wo
     assert (error.line, error.column) == (line, column), error.message
     assert words in error.message
     assert error.file == "t.json" and error.rule == "DPK001"
+
+
+def test_surrogate_pairs_and_escaped_backslashes_are_fine() -> None:
+    root = jsonpos.parse('{"a": "\\ud83d\\ude00 \\\\ud800"}')
+    assert jsonpos.to_python(root) == {"a": "\U0001f600 \\ud800"}
 
 
 def test_duplicate_key_reports_the_second_key() -> None:

@@ -197,7 +197,7 @@ def test_recognised_templates(text: str, provider: str) -> None:
         ("k8s.yaml", "apiVersion: v1\nkind: ConfigMap\n---\napiVersion: v1\nkind: Secret\n"),
         ("untyped.yaml", "Resources:\n  A:\n    Type: Custom::Thing\n"),
         ("resources-list.yaml", "Resources:\n  - a\n"),
-        ("tsconfig.json", '{\n  // comments are common here\n  "compilerOptions": {}\n}'),
+        ("tsconfig.json", '{\n  "compilerOptions": {}\n  // comments are common here\n}'),
         ("chart.yaml", "kind: Deployment\nspec:\n  replicas: {{ .Values.replicas }}\n"),
         ("data.template", "hello {{ name }}\n"),
     ],
@@ -218,6 +218,13 @@ def test_other_files_are_skipped_quietly(name: str, text: str) -> None:
             5,
             5,
             "'B' has no Type",
+        ),
+        (
+            "ROSTemplateFormatVersion: '2015-09-01'\nResources:\n  A:\n    Type: ALIYUN::ECS::Instance\n"
+            "    Properties: [1]\n",
+            5,
+            17,
+            "Properties of resource 'A' must be a mapping",
         ),
         (
             "ROSTemplateFormatVersion: '2015-09-01'\nMetadata:\n  deploypkg:\n    ignore: {a: 1}\n",
@@ -243,9 +250,40 @@ def test_broken_template_is_reported_but_broken_other_file_is_not() -> None:
     assert load_text('{"name": "x",\n', Path("other.json"), TABLE) is None
 
 
-def test_multi_document_template_is_an_error() -> None:
-    with pytest.raises(TemplateParseError, match="single YAML document"):
-        load("ROSTemplateFormatVersion: '2015-09-01'\n---\nfoo: 1\n")
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("cut.json", '{\n  "'),
+        ("cut.json", '{\n  "ROSTemplate'),
+        ("cut.json", "{"),
+        ("cut.yaml", "Description: [a,\n"),
+        ("cut.yaml", "# header\nParameters:\n  X: {Type: String\n"),
+        ("comment-first.json", '{\n  // a comment before any key\n  "a": 1\n}'),
+    ],
+)
+def test_broken_files_with_nothing_saying_what_else_they_are_are_reported(name: str, text: str) -> None:
+    with pytest.raises(TemplateParseError):
+        load_text(text, Path(name), TABLE, name)
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("tsconfig.json", '{\n  "compilerOptions": {\n    // comment\n    "strict": true\n  }\n}'),
+        ("deployment.yaml", "apiVersion: apps/v1\nkind: Deployment\nspec:\n  replicas: {{ .Values.replicas }}\n"),
+        ("helper.yaml", '{{- define "chart.name" -}}\n{{ .Chart.Name }}\n{{- end }}\n'),
+        ("values.yaml", "# values\nimage:\n  tag: [broken\n"),
+        ("quoted.yaml", '"name": [x\n'),
+    ],
+)
+def test_broken_files_that_are_something_else_are_skipped(name: str, text: str) -> None:
+    assert load_text(text, Path(name), TABLE, name) is None
+
+
+def test_multi_document_template_is_an_error_at_the_second_document() -> None:
+    with pytest.raises(TemplateParseError, match="single YAML document") as caught:
+        load("ROSTemplateFormatVersion: '2015-09-01'\n# two\n---\nfoo: 1\n")
+    assert (caught.value.line, caught.value.column, caught.value.rule) == (3, 1, "DPK003")
 
 
 def test_metadata_suppressions() -> None:

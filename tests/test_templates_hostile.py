@@ -70,7 +70,7 @@ def test_truncated_fixtures(path: Path) -> None:
             "properties-list.yaml",
             "ROSTemplateFormatVersion: '2015-09-01'\nResources:\n  A:\n    Type: ALIYUN::ECS::Instance\n"
             "    Properties: [1]\n",
-            "ok",
+            "DPK003",
         ),
         ("empty.tf", "", "ok"),
         ("comment.tf", "# nothing here\n", "ok"),
@@ -79,7 +79,7 @@ def test_truncated_fixtures(path: Path) -> None:
         ("merge.yaml", "ROSTemplateFormatVersion: '2015-09-01'\nA: &a {x: 1}\nB: {<<: *a}\n", "ok"),
         ("complex-key.yaml", "ROSTemplateFormatVersion: '2015-09-01'\n? [a, b]\n: c\n", "DPK001"),
         ("tagged-key.yaml", "ROSTemplateFormatVersion: '2015-09-01'\n!Ref a: c\n", "DPK001"),
-        ("lone-surrogate.json", '{"ROSTemplateFormatVersion": "\\ud800"}', "ok"),
+        ("lone-surrogate.json", '{"ROSTemplateFormatVersion": "\\ud800"}', "DPK001"),
     ],
 )
 def test_odd_documents(name: str, text: str, expected: str | None) -> None:

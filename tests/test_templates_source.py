@@ -119,13 +119,27 @@ def test_non_utf8_bytes(tmp_path: Path) -> None:
     path = tmp_path / "latin1.yaml"
     path.write_bytes(b"ROSTemplateFormatVersion: '2015-09-01'\nDescription: caf\xe9\n")
     error = _load_error(path)
-    assert "not UTF-8" in error.message and "line 2" in error.message and error.line == 2
+    assert "not UTF-8" in error.message and "line 2, column 17" in error.message
+    assert (error.line, error.column) == (2, 17)
 
 
 def test_binary_file(tmp_path: Path) -> None:
     path = tmp_path / "blob.json"
     path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
-    assert "binary" in _load_error(path).message
+    error = _load_error(path)
+    assert "binary" in error.message and (error.line, error.column) == (3, 1)
+
+
+def test_nul_inside_a_text_file_is_located(tmp_path: Path) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_bytes("ROSTemplateFormatVersion: '2015-09-01'\nDescription: é\x00\n".encode())
+    error = _load_error(path)
+    assert (error.line, error.column) == (2, 15) and "line 2, column 15" in error.message
+
+
+def test_dangling_symlink_names_its_target(tmp_path: Path) -> None:
+    (tmp_path / "gone.json").symlink_to("missing.json")
+    assert "dangling symbolic link: its target missing.json" in _load_error(tmp_path / "gone.json").message
 
 
 def test_directory_named_like_a_template(tmp_path: Path) -> None:

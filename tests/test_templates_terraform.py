@@ -192,6 +192,41 @@ def test_hcl_parse_errors_in_words(text: str, line: int, column: int, words: str
     assert "Token(" not in error.message and "Expected one of" not in error.message
 
 
+@pytest.mark.parametrize(
+    ("text", "line", "column", "rule", "words"),
+    [
+        (
+            'resource "aws_instance" "a" {\n  ami = "ami-1"\n  tags = {}\n  ami = "ami-2"\n}\n',
+            4,
+            3,
+            "DPK001",
+            "'ami' is set twice in one block (first at line 2, column 3)",
+        ),
+        ("locals {\n  a = 1\n  a = 2\n}\n", 3, 3, "DPK001", "'a' is set twice"),
+        ('resource "aws_instance" {\n  ami = "ami-1"\n}\n', 1, 1, "DPK003", "exactly two labels"),
+        ('\nresource "aws_instance" "a" "b" {\n}\n', 2, 1, "DPK003", "this one has 3"),
+        (
+            'resource "aws_instance" "a" {\n  ami {\n    value = "ami-1"\n  }\n}\n',
+            2,
+            3,
+            "DPK003",
+            "ami of aws_instance.a is written as a block",
+        ),
+    ],
+)
+def test_hcl_that_terraform_would_reject(text: str, line: int, column: int, rule: str, words: str) -> None:
+    with pytest.raises(TemplateParseError) as caught:
+        load_text(text, Path("main.tf"), TABLE, "main.tf")
+    error = caught.value
+    assert (error.line, error.column, error.rule) == (line, column, rule)
+    assert words in error.message
+
+
+def test_same_attribute_in_sibling_blocks_is_fine() -> None:
+    text = 'resource "aws_instance" "a" {\n  ami = "ami-1"\n  ebs { size = 1 }\n  ebs { size = 2 }\n}\n'
+    assert len(load(text).image_refs) == 1
+
+
 def test_terraform_011_syntax_is_a_clean_error() -> None:
     # HCL1 (Terraform 0.11) allowed quoted attribute names; HCL2 does not.
     old = (

@@ -21,9 +21,32 @@ from providers import ResourceSpec
 
 __all__ = ["discover", "display_path", "iter_files", "load_template", "load_text"]
 
-# A file that fails to parse is reported only if it looks like a template; other broken
-# JSON/YAML (editor configs with comments, Helm charts with {{ }}) is not ours to judge.
+# A JSON/YAML file that fails to parse is reported unless it is recognisably something else:
+# a scan of a real repository meets editor configs with comments and Helm charts with {{ }}.
 _TEMPLATE_HINT = re.compile(r"ROSTemplateFormatVersion|AWSTemplateFormatVersion|\bResources\b")
+_GO_TEMPLATE = re.compile(r"\{\{-|\{\{\s*(?:\.|\$|if\b|range\b|with\b|define\b|include\b|template\b|end\b)")
+_FIRST_JSON_KEY = re.compile(r'\s*\{\s*"((?:[^"\\\n]|\\.)*)"\s*:')
+_FIRST_YAML_KEY = re.compile(
+    r"(?:[ \t]*(?:#[^\n]*)?\r?\n)*(?:---[^\n]*\n)?[\"']?([^\s:\"'#\-\[{][^:\n\"']*?)[\"']?[ \t]*:(?:[ \t]|\r?\n|$)"
+)
+_TEMPLATE_SECTIONS = frozenset(
+    {
+        "ROSTemplateFormatVersion", "AWSTemplateFormatVersion", "Description", "Metadata", "Parameters",
+        "Mappings", "Conditions", "Transform", "Resources", "Outputs", "Rules", "Locals", "Workspace",
+    }
+)  # fmt: skip
+
+
+def _report_parse_error(text: str, kind: str) -> bool:
+    """Whether a JSON/YAML parse error is ours to report: the text looks like a template, or
+    nothing in it says it is something else (a truncated template may hold no key yet). An
+    empty file is nothing at all."""
+    if _TEMPLATE_HINT.search(text):
+        return True
+    if not text.strip() or _GO_TEMPLATE.search(text):
+        return False
+    first = (_FIRST_JSON_KEY if kind == "json" else _FIRST_YAML_KEY).match(text)
+    return first is None or first.group(1) in _TEMPLATE_SECTIONS
 
 
 def display_path(path: Path) -> str:
@@ -85,23 +108,27 @@ def _load_text(text: str, path: Path, table: Mapping[str, ResourceSpec], shown: 
             from preprocessor.templates import jsonpos
 
             root = jsonpos.parse(text, file=shown, lines=lines)
-            more_documents = False
+            next_document = None
         else:
             from preprocessor.templates import yamlpos
 
             document = yamlpos.compose(text, file=shown, lines=lines)
-            root, more_documents = document.root, document.more_documents
+            root, next_document = document.root, document.next_document
     except TemplateParseError:
-        if _TEMPLATE_HINT.search(text) is None:
+        if not _report_parse_error(text, kind):
             return None
         raise
     content = cfn.extract(root, text, lines, shown, table)
     if content is None:
         return None
-    if more_documents:
+    if next_document is not None:
+        line, column = lines.position(next_document)
         raise TemplateParseError(
             "a template must be a single YAML document, but another document ('---') follows",
             file=shown,
+            line=line,
+            column=column,
+            hint="split the documents into separate files",
             rule="DPK003",
         )
     ros = content.provider == "alicloud"

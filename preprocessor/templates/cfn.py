@@ -89,6 +89,14 @@ def _resources(root: MappingNode, file: str) -> list[tuple[str, str, MappingNode
             )
         if not isinstance(type_node, StringNode):
             raise _invalid(file, type_node, f"the Type of resource {item.key!r} must be a string")
+        properties = resource.get("Properties")
+        if (
+            properties is not None
+            and not isinstance(properties, MappingNode)
+            and intrinsic(properties) is None
+            and not (isinstance(properties, ScalarNode) and properties.value in ("", "null", "~"))
+        ):
+            raise _invalid(file, properties, f"the Properties of resource {item.key!r} must be a mapping")
         found.append((item.key, type_node.value, resource))
     return found
 

@@ -23,6 +23,8 @@ _PLAIN_STRING = re.compile(r'"([^"\\\x00-\x1f]*)"')
 _PLAIN_KEY = re.compile(r'"([^"\\\x00-\x1f]*)"[ \t\n\r]*:[ \t\n\r]*')
 _SEPARATOR = re.compile(r"[ \t\n\r]*([,\]}])[ \t\n\r]*")
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|.)")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _LITERALS = {"true", "false", "null"}
 
@@ -32,6 +34,23 @@ _SCANSTRING_MESSAGES = (
     ("Invalid \\uXXXX", "invalid \\u escape: it needs four hexadecimal digits"),
     ("Invalid \\escape", "invalid escape sequence in a string"),
 )
+
+
+def _lone_surrogate(text: str, start: int, end: int) -> int:
+    """Offset of the first ``\\uD800``-``\\uDFFF`` escape in ``text[start:end]`` not part of a pair."""
+    pending = -1  # offset of a high surrogate waiting for its low half
+    for match in _ESCAPE.finditer(text, start, end):
+        code = int(match.group(1), 16) if match.group(1) else -1
+        if pending != -1:
+            if 0xDC00 <= code <= 0xDFFF and match.start() == pending + 6:
+                pending = -1
+                continue
+            return pending
+        if 0xD800 <= code <= 0xDBFF:
+            pending = match.start()
+        elif 0xDC00 <= code <= 0xDFFF:
+            return match.start()
+    return pending if pending != -1 else start
 
 
 class _Frame:
@@ -72,6 +91,13 @@ class _Parser:
         except JSONDecodeError as exc:
             message = next((words for prefix, words in _SCANSTRING_MESSAGES if exc.msg.startswith(prefix)), exc.msg)
             raise self.fail(exc.pos, message) from None
+        if _SURROGATE.search(value):
+            offset = _lone_surrogate(text, pos + 1, end - 1)
+            raise self.fail(
+                offset,
+                f"{text[offset : offset + 6]} is half of a UTF-16 surrogate pair, not a character",
+                "remove it or write the whole pair",
+            )
         return StringNode(self.lines, pos, end, value, pos + 1, end - 1), end
 
     def unexpected(self, pos: int, expected: str) -> TemplateParseError:

@@ -34,6 +34,11 @@ def read_source(path: Path, display: str) -> tuple[str, bool]:
         with open(path, "rb") as handle:
             data = handle.read(MAX_TEMPLATE_BYTES + 1)
     except FileNotFoundError:
+        if os.path.islink(path):
+            target = os.readlink(path)
+            raise _unreadable(
+                display, f"a dangling symbolic link: its target {target} does not exist", "fix or remove the link"
+            ) from None
         raise _unreadable(display, "the file does not exist (or vanished while being read)") from None
     except IsADirectoryError:
         try:
@@ -53,27 +58,36 @@ def read_source(path: Path, display: str) -> tuple[str, bool]:
     return decode_source(data, display)
 
 
+def _position(body: bytes, offset: int) -> tuple[int, int]:
+    """1-based line and character column of a byte offset (the line's bytes decoded leniently)."""
+    line_start = body.rfind(b"\n", 0, offset) + 1
+    column = len(body[line_start:offset].decode("utf-8", errors="replace")) + 1
+    return body.count(b"\n", 0, offset) + 1, column
+
+
 def decode_source(data: bytes, display: str) -> tuple[str, bool]:
     bom = data.startswith(BOM)
     body = data[len(BOM) :] if bom else data
     nul = body.find(b"\x00")
     if nul != -1:
-        raise _unreadable(
+        line, column = _position(body, nul)
+        error = _unreadable(
             display,
-            f"this looks like a binary file (a NUL byte at offset {nul}), not a text template",
+            f"this looks like a binary file (a NUL byte at line {line}, column {column}), not a text template",
             "templates are UTF-8 text",
         )
+        error.line, error.column = line, column
+        raise error
     try:
         return body.decode("utf-8"), bom
     except UnicodeDecodeError as exc:
-        line = body.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (body.rfind(b"\n", 0, exc.start) + 1) + 1
+        line, column = _position(body, exc.start)
         error = _unreadable(
             display,
-            f"the file is not UTF-8 text (byte 0x{body[exc.start]:02x} at line {line}, byte {column} of the line)",
+            f"the file is not UTF-8 text (byte 0x{body[exc.start]:02x} at line {line}, column {column})",
             "save the file as UTF-8",
         )
-        error.line = line
+        error.line, error.column = line, column
         raise error from None
 
 

@@ -60,6 +60,13 @@ def _fail(file: str, lines: LineIndex, offset: int, message: str, hint: str | No
     return TemplateParseError(message, file=file, line=line, column=column, hint=hint, rule="DPK001")
 
 
+def _invalid(file: str, lines: LineIndex, offset: int, message: str, hint: str | None = None) -> TemplateParseError:
+    """A well-formed HCL file that is not a well-formed Terraform configuration (DPK003)."""
+    error = _fail(file, lines, offset, message, hint)
+    error.rule = "DPK003"
+    return error
+
+
 def _describe_token(token: Token) -> str:
     if token.type == "$END":
         return "the end of the file"
@@ -250,9 +257,9 @@ def _dynamic_contents(body: HclTree) -> list[HclTree]:
     return contents
 
 
-def _values(body: HclTree, path: tuple[str, ...]) -> list[HclTree]:
+def _values(body: HclTree, path: tuple[str, ...], misplaced: list[HclTree]) -> list[HclTree]:
     """Expressions at ``path`` in a block body: nested blocks (every repetition, and the content of
-    ``dynamic`` blocks) or object attributes."""
+    ``dynamic`` blocks) or object attributes. A block where the attribute belongs goes to ``misplaced``."""
     found: list[HclTree] = []
     stack: list[tuple[HclTree, int]] = [(body, 0)]
     while stack:
@@ -267,7 +274,10 @@ def _values(body: HclTree, path: tuple[str, ...]) -> list[HclTree]:
                             found.append(expression)
                         else:
                             stack.append((expression, depth + 1))
-                elif child.data == "block" and not last:
+                elif child.data == "block" and last:
+                    if _block_parts(child)[0] == [wanted]:
+                        misplaced.append(child)
+                elif child.data == "block":
                     labels, block_body = _block_parts(child)
                     if labels == [wanted] and block_body is not None:
                         stack.append((block_body, depth + 1))
@@ -283,16 +293,49 @@ def _values(body: HclTree, path: tuple[str, ...]) -> list[HclTree]:
     return found
 
 
-def _resources(tree: HclTree) -> list[tuple[str, str, HclTree]]:
+def _resources(tree: HclTree, lines: LineIndex, file: str) -> list[tuple[str, str, HclTree]]:
     body = _subtrees(tree)[0]
     found = []
     for block in _subtrees(body):
         if block.data != "block":
             continue
         labels, block_body = _block_parts(block)
-        if len(labels) == 3 and labels[0] == "resource" and block_body is not None:
-            found.append((labels[1], labels[2], block_body))
+        if not labels or labels[0] != "resource" or block_body is None:
+            continue
+        if len(labels) != 3:
+            raise _invalid(
+                file,
+                lines,
+                block.meta.start_pos,
+                f"a resource block needs exactly two labels, a type and a name; this one has {len(labels) - 1}",
+                'write resource "TYPE" "NAME" { … }',
+            )
+        found.append((labels[1], labels[2], block_body))
     return found
+
+
+def _check_unique_attributes(tree: HclTree, lines: LineIndex, file: str) -> None:
+    """Terraform rejects an attribute set twice in one body ("Attribute redefined")."""
+    for body in tree.iter_subtrees():
+        if body.data != "body":
+            continue
+        seen: dict[str, int] = {}
+        for child in _subtrees(body):
+            if child.data != "attribute":
+                continue
+            name = _attribute_parts(child)[0]
+            start = child.meta.start_pos
+            if name in seen:
+                line, column = lines.position(seen[name])
+                raise _fail(
+                    file,
+                    lines,
+                    start,
+                    f"invalid HCL: the attribute {name!r} is set twice in one block "
+                    f"(first at line {line}, column {column})",
+                    "remove one of them; Terraform rejects a redefined attribute",
+                )
+            seen[name] = start
 
 
 def _placeholders(
@@ -337,16 +380,26 @@ def _placeholders(
 
 def extract(text: str, lines: LineIndex, file: str, table: Mapping[str, ResourceSpec]) -> TerraformContent:
     tree = parse(text, file, lines)
-    resources = _resources(tree)
+    _check_unique_attributes(tree, lines, file)
+    resources = _resources(tree, lines, file)
     refs: list[ImageRef] = []
     for resource_type, name, body in resources:
         spec = table.get(resource_type)
         if spec is None:
             continue
         for prop in spec.properties:
-            for expression in _values(body, prop.path):
+            misplaced: list[HclTree] = []
+            for expression in _values(body, prop.path, misplaced):
                 refs.append(
                     _image_ref(expression, text, lines, file, f"{resource_type}.{name}", spec, prop.dotted, prop.role)
+                )
+            if misplaced:
+                raise _invalid(
+                    file,
+                    lines,
+                    misplaced[0].meta.start_pos,
+                    f"{prop.path[-1]} of {resource_type}.{name} is written as a block; it is an attribute",
+                    f'write {prop.path[-1]} = "…"',
                 )
     refs.sort(key=lambda ref: ref.span.start)
     return TerraformContent(refs, _placeholders(tree, resources, text, lines, file))

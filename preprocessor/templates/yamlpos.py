@@ -66,13 +66,18 @@ def function_name(tag: str) -> str | None:
 
 
 class YamlDocument:
-    """The first document of a YAML stream; ``more_documents`` when another one follows."""
+    """The first document of a YAML stream; ``next_document`` is the offset where another one
+    starts, if one follows."""
 
-    __slots__ = ("more_documents", "root")
+    __slots__ = ("next_document", "root")
 
-    def __init__(self, root: Node | None, more_documents: bool) -> None:
+    def __init__(self, root: Node | None, next_document: int | None = None) -> None:
         self.root = root
-        self.more_documents = more_documents
+        self.next_document = next_document
+
+    @property
+    def more_documents(self) -> bool:
+        return self.next_document is not None
 
 
 class _Collection:
@@ -172,7 +177,7 @@ def _compose(loader: Any, text: str, file: str | None, lines: LineIndex, max_dep
     get = loader.get_event
     loader.get_event()  # StreamStart
     if loader.check_event(yaml.StreamEndEvent):
-        return YamlDocument(None, False)
+        return YamlDocument(None)
     get()  # DocumentStart
     anchors: dict[str, Node] = {}
     stack: list[_Collection] = []
@@ -247,5 +252,6 @@ def _compose(loader: Any, text: str, file: str | None, lines: LineIndex, max_dep
             parent.seen[key] = key_node.start
             parent.entries.append(Entry(key, key_node.start, key_node.end, node))
     get()  # DocumentEnd
-    more = not loader.check_event(yaml.StreamEndEvent)
-    return YamlDocument(root, more)
+    if loader.check_event(yaml.StreamEndEvent):
+        return YamlDocument(root)
+    return YamlDocument(root, _start(loader.peek_event()))
