@@ -396,3 +396,16 @@ def test_a_malformed_placeholder_is_refused_even_when_its_rule_is_turned_off(tmp
     with pytest.raises(InputError) as caught:
         render_to_directory([web], ["cn-beijing"], tmp_path / "out", RenderOptions())
     assert caught.value.rule == "DPK203" and caught.value.line == 12
+
+
+def test_a_symlink_loop_or_dangling_link_is_a_named_error(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    (root / "templates" / "loop.yaml").symlink_to("loop.yaml")
+    with pytest.raises(InputError) as caught:
+        render_to_directory([root / "templates"], ["cn-beijing"], tmp_path / "out", RenderOptions())
+    assert caught.value.rule == "DPK002" and caught.value.file is not None and "loop.yaml" in caught.value.file
+    (root / "templates" / "loop.yaml").unlink()
+    (root / "templates" / "gone.tf").symlink_to(tmp_path / "missing.tf")
+    result = run_cli("render", str(root / "templates"), "--region", "cn-beijing", "--out", str(tmp_path / "out"))
+    assert result.exit_code == 2 and "gone.tf" in result.stderr and "DPK002" in result.stderr
+    assert not (tmp_path / "out").exists()

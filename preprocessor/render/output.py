@@ -33,11 +33,11 @@ def json_bytes(data: Any, *, compact: bool = False) -> bytes:
 
 def check_out_dir(out_dir: Path, inputs: list[Path]) -> Path:
     """Refuse an output directory that would overwrite sources or unrelated files."""
-    out = out_dir.resolve()
+    out = Path(os.path.realpath(out_dir))  # realpath: no RuntimeError on a symlink loop
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out_dir} exists and is not a directory", hint="choose a directory path")
     for source in inputs:
-        resolved = source.resolve()
+        resolved = Path(os.path.realpath(source))
         if resolved == out or out in resolved.parents:
             raise InputError(
                 f"--out {out_dir} contains the input {source}; rendering would replace the sources",

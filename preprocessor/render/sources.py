@@ -51,7 +51,7 @@ def input_root(paths: Sequence[Path]) -> Path:
 
 def display(path: Path) -> str:
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
+        return str(Path(os.path.realpath(path)).relative_to(os.path.realpath(Path.cwd())))
     except ValueError:
         return str(path)
 
@@ -72,7 +72,7 @@ def load_sources(paths: Sequence[Path], root: Path, out: Path, config: Path | No
     staging = (f".{out.name}.render-", f".{out.name}.old-")
 
     def wanted(path: Path) -> bool:
-        resolved = path.resolve()
+        resolved = Path(os.path.realpath(path))  # no RuntimeError on a symlink loop
         if resolved == out or out in resolved.parents:
             return False
         return not any(part.startswith(staging) for part in path.parts)
@@ -82,6 +82,13 @@ def load_sources(paths: Sequence[Path], root: Path, out: Path, config: Path | No
     sources: list[Source] = []
     outputs: dict[PurePosixPath, Path] = {}
     for path in sorted(files | candidates):
+        if not path.exists():
+            raise InputError(
+                "cannot read: a dangling symbolic link or a symbolic link loop",
+                file=display(path),
+                rule="DPK002",
+                hint="fix or remove the link; render copies or renders every file under its inputs",
+            )
         relative = PurePosixPath(path.relative_to(root).as_posix())
         project = project_for(path, config)
         source = Source(path, relative, project)
