@@ -38,7 +38,17 @@ def _catalog_option(function: F) -> F:
     )(function)
 
 
-@click.group()
+class _WorkflowOrder(click.Group):
+    """Commands listed in the order a provider uses them."""
+
+    ORDER = ("init", "publish", "distribute", "release", "promote", "revoke", "service", "list", "show")
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        known = super().list_commands(ctx)
+        return [c for c in self.ORDER if c in known] + [c for c in known if c not in self.ORDER]
+
+
+@click.group(cls=_WorkflowOrder)
 @click.option("--catalog", "catalog_url", metavar="URL", help="file://DIR or s3://BUCKET/PREFIX.")
 @click.option(
     "--config", type=click.Path(dir_okay=False, path_type=Path), help="The project config (default: nearest)."
@@ -411,7 +421,14 @@ class _RichReporter:
 @click.option("--parallel", default=4, show_default=True, type=click.IntRange(1, 64), help="Regions at a time.")
 @click.option("--image", "images", multiple=True, metavar="REGION=ID", help="alicloud: a copy made with CopyImage.")
 @click.option("--image-ref-pattern", metavar="PATTERN", help="Regional reference pattern: {region} {path} {account}.")
-@click.option("--wait", "wait_seconds", default=1800.0, show_default=True, help="aws: seconds to wait per AMI copy.")
+@click.option(
+    "--wait",
+    "wait_seconds",
+    metavar="SECONDS",
+    default=1800.0,
+    show_default=True,
+    help="aws: seconds to wait per AMI copy.",
+)
 @click.pass_context
 def distribute(
     ctx: click.Context,
