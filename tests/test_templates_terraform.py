@@ -267,7 +267,11 @@ def test_validate_path_does_not_import_hcl2_for_other_formats(tmp_path: Path) ->
 TF_JSON = {
     "resource": {
         "aws_instance": {
-            "literal": {"ami": "ami-0123456789abcdef0", "user_data": "x {{ computenest::file::app-bundle }}"},
+            "literal": {
+                "//": "a comment: {{ computenest::file::not-a-placeholder }}",
+                "ami": "ami-0123456789abcdef0",
+                "user_data": "x {{ computenest::file::app-bundle }}",
+            },
             "ref": {"ami": "${var.ami}"},
             "func": {"ami": "${lookup(var.amis, var.region)}"},
             "interp": {"ami": "ami-${var.suffix}"},

@@ -16,13 +16,15 @@ import hcl2
 from lark import Token, Tree
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
 
-from preprocessor.errors import TemplateParseError
+from preprocessor.errors import InputError, TemplateParseError
 from preprocessor.model import ImageRef, LineIndex, Placeholder, PropertyRole, RefKind
 from preprocessor.templates.placeholders import find_placeholders
 from providers import ResourceSpec
 
 HclTree: TypeAlias = Tree[Token]
 
+MAX_HCL_CHARACTERS = 8 * 1024 * 1024
+"""Bigger ``.tf`` files are refused (DPK002): python-hcl2 would take a minute on 50 MiB."""
 STRING_ESCAPE = re.compile(r"\\(?:u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))|\$\$\{|%%\{", re.DOTALL)
 _SIMPLE_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
 _LITERAL_TREES = frozenset({"literal_value", "int_lit", "float_lit"})
@@ -90,6 +92,14 @@ def _unclosed_quote(exc: UnexpectedToken) -> int | None:
 def parse(text: str, file: str, lines: LineIndex) -> HclTree:
     """The Lark parse tree of ``text``; :class:`TemplateParseError` (DPK001) in words otherwise."""
     size = len(text)
+    if size > MAX_HCL_CHARACTERS:
+        raise InputError(
+            f"the file holds {size / 2**20:.0f} MiB of HCL, more than the {MAX_HCL_CHARACTERS // 2**20} MiB "
+            "deploypkg parses (python-hcl2 needs about a second per MiB)",
+            file=file,
+            hint="split it into several .tf files: Terraform reads every .tf file of a module",
+            rule="DPK002",
+        )
     hint = "check the syntax here; Terraform 0.11-only syntax must be upgraded to HCL2 (terraform 0.12upgrade)"
     try:
         tree: HclTree = hcl2.parses_to_tree(text)

@@ -144,6 +144,8 @@ def extract(root: Node, text: str, lines: LineIndex, file: str, table: Mapping[s
             )
             continue
         for key, child in children(node):
+            if key == "//":  # Terraform JSON's comment property
+                continue
             stack.append((child, owner, (*path, key) if key is not None else path))
     placeholders.sort(key=lambda placeholder: placeholder.span.start)
     return TerraformContent(refs, placeholders)
