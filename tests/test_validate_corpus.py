@@ -38,7 +38,7 @@ EXPECTED = [
     ("ros-expressions.yaml", 25, 9, "DPK101"),  # Fn::Sub block
     ("ros-expressions.yaml", 29, 16, "DPK101"),  # !If
     ("ros-invalid.yaml", 3, 3, "DPK003"),  # Resources is a list
-    ("ros-latin1.yaml", 2, 1, "DPK002"),  # not UTF-8
+    ("ros-latin1.yaml", 2, 18, "DPK002"),  # not UTF-8: the loader names the offending byte's column
     ("ros-literals.yaml", 15, 17, "DPK102"),  # quoted, unassociated
     ("ros-literals.yaml", 19, 16, "DPK103"),  # public image name
     ("ros-literals.yaml", 20, 20, "DPK105"),  # ImageFamily
