@@ -159,3 +159,29 @@ def test_fixture_load_times() -> None:
         started = time.perf_counter()
         load_template(FIXTURES / name, TABLE)
         assert time.perf_counter() - started < 1, name
+
+
+@pytest.mark.parametrize("project", ["alicloud", "aws"])
+def test_clean_projects_use_only_associated_images_and_placeholders(project: str) -> None:
+    """What makes the clean projects render: every image ID is a literal of the project's provider
+    with an association, and every placeholder names an associated package."""
+    from preprocessor.project import project_for
+
+    root = FIXTURES / project
+    context = project_for(root / "templates")
+    used: set[str] = set()
+    for path in discover([root / "templates"]):
+        template = load_template(path, context.table)
+        assert template is not None
+        for ref in template.image_refs:
+            assert ref.provider == project and ref.kind is RefKind.LITERAL
+            assert ref.value in context.associations, f"{path.name}: {ref.value} is not associated"
+            used.add(ref.value)
+        for placeholder in template.placeholders:
+            assert placeholder.placeholder_type in ("file", "publicfile", "acrimage", "helmchart")
+            assert placeholder.name in context.associations, f"{path.name}: {placeholder.name} is not associated"
+            used.add(placeholder.name)
+    # worker-image (m-bp1dbcw2zx04ke8o5678) has no copy in cn-shanghai, one of the alicloud project's
+    # regions, so no clean template may use it; its association stays unused.
+    unused = set(context.associations) - used
+    assert unused == ({"m-bp1dbcw2zx04ke8o5678"} if project == "alicloud" else set())
