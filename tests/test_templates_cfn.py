@@ -381,3 +381,15 @@ def test_alias_bomb_in_a_template_loads_quickly() -> None:
     assert time.perf_counter() - started < 2
     assert len(template.placeholders) == 1  # the one text, found once however often it is aliased
     assert [r.value for r in template.image_refs] == ["m-bp1g7004ksh0oeuc1234"]
+
+
+def test_an_aliased_image_id_is_one_reference_at_its_anchor() -> None:
+    text = (
+        "ROSTemplateFormatVersion: '2015-09-01'\nResources:\n"
+        "  A:\n    Type: ALIYUN::ECS::Instance\n    Properties:\n      ImageId: &image m-bp1g7004ksh0oeuc1234\n"
+        "  B:\n    Type: ALIYUN::ECS::Instance\n    Properties:\n      ImageId: *image\n"
+    )
+    template = load(text)
+    [ref] = template.image_refs
+    assert (ref.resource, ref.span.line, ref.span.column) == ("A", 6, 23)
+    assert template.text[ref.span.start : ref.span.end] == "m-bp1g7004ksh0oeuc1234"

@@ -224,6 +224,9 @@ def extract(
     if provider is None or not isinstance(root, MappingNode):
         return None
     refs: list[ImageRef] = []
+    # A YAML alias shares its anchor's node: the value has one place in the text, so it is one
+    # reference (splicing that place changes every alias of it).
+    seen: set[int] = set()
     for logical_id, resource_type, resource in _resources(root, file):
         spec = table.get(resource_type)
         properties = resource.get("Properties")
@@ -231,6 +234,8 @@ def extract(
             continue
         for prop in spec.properties:
             for value in _property_values(properties, prop.path):
-                refs.append(_image_ref(value, text, file, logical_id, spec, prop.dotted, prop.role, lines))
+                if id(value) not in seen:
+                    seen.add(id(value))
+                    refs.append(_image_ref(value, text, file, logical_id, spec, prop.dotted, prop.role, lines))
     refs.sort(key=lambda ref: ref.span.start)
     return CfnTemplate(provider, refs, _placeholders(root, text, lines, file), _suppressions(root, file))
