@@ -242,6 +242,23 @@ def test_release_whose_answer_is_lost_leaves_a_true_state(catalog: Catalog, prox
         assert all(d["status"] == "available" for d in version["distributions"].values())
 
 
+def test_publish_with_the_server_gone_mid_upload_writes_no_document(
+    catalog: Catalog, proxy: FaultProxy, tmp_path: Path
+) -> None:
+    bundle = tmp_path / "other.tar.gz"
+    bundle.write_bytes(PAYLOAD[::-1])
+    request = PublishRequest("other-bundle", "2.0.0", PackageType.FILE, region="us-east-1", file=bundle, owner=OWNER)
+    proxy.inject(Fault.STOP, method="PUT", path=f"^/{catalog.regional('us-east-1')}/")
+    with pytest.raises(CatalogError) as failed:
+        publish(faulty(catalog, proxy), request)
+    assert catalog.regional("us-east-1") in failed.value.render()
+    assert catalog.direct.read_document("packages/other-bundle/versions/2.0.0.json") is None
+    assert catalog.direct.read_document("packages/other-bundle/package.json") is None
+    proxy.clear()
+    proxy.resume()
+    assert publish(faulty(catalog, proxy), request).version.status.value == "draft"
+
+
 # ------------------------------------------------------------------ render through the CLI
 
 
@@ -293,6 +310,17 @@ def test_render_through_failures(catalog: Catalog, proxy: FaultProxy, tmp_path: 
     assert proxy.count(path=f"^/{catalog.regional('us-west-2')}/", fault=Fault.SLOW_DOWN) == 2
     before = _snapshot(out)
     siblings = sorted(p.name for p in tmp_path.iterdir())
+
+    # Access denied on one region's object: not retried, exit 2 naming it, --out as it was.
+    proxy.clear()
+    proxy.inject(Fault.ACCESS_DENIED, path=f"^/{catalog.regional('us-west-2')}/", times=None)
+    denied = run_cli(*args, cwd=tmp_path, env=env, timeout=120)
+    output = denied.stdout + denied.stderr
+    assert denied.exit_code == 2, output
+    assert ("AccessDenied" in output or "403" in output) and catalog.regional("us-west-2") in output, output
+    assert "Traceback" not in output and "internal error" not in output, output
+    assert proxy.count(path=f"^/{catalog.regional('us-west-2')}/") == 1
+    assert _snapshot(out) == before
 
     # The server goes away at the last region's object: exit 2, --out exactly as it was.
     proxy.clear()
