@@ -16,6 +16,7 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 TABLE = resource_table()
 
 WEB, DB, AMI = "m-bp1g7004ksh0oeuc1234", "m-bp1ab5ek0o5xqa1y9abc", "ami-0123456789abcdef0"
+WORKER = "m-bp1dbcw2zx04ke8o5678"
 
 # file -> (format, provider, bom, CRLF, image refs (resource, property, value, line, column),
 #          placeholders (type, name, resource, property, line, column))
@@ -50,6 +51,14 @@ EXPECTED = {
         False,
         [("WebLaunchTemplate", "ImageId", WEB, 13, 17)],
         [("publicfile", "install-script", "WebLaunchTemplate", "UserData", 20, 23)],
+    ),
+    "alicloud/templates/ros-workers.yaml": (
+        TemplateFormat.ROS_YAML,
+        "alicloud",
+        False,
+        False,
+        [("Workers", "ImageId", WORKER, 17, 16)],
+        [("file", "app-bundle", "Workers", "UserData", 26, 47)],
     ),
     "alicloud/templates/main.tf": (
         TemplateFormat.TERRAFORM_HCL,
@@ -181,7 +190,4 @@ def test_clean_projects_use_only_associated_images_and_placeholders(project: str
             assert placeholder.placeholder_type in ("file", "publicfile", "acrimage", "helmchart")
             assert placeholder.name in context.associations, f"{path.name}: {placeholder.name} is not associated"
             used.add(placeholder.name)
-    # worker-image (m-bp1dbcw2zx04ke8o5678) has no copy in cn-shanghai, one of the alicloud project's
-    # regions, so no clean template may use it; its association stays unused.
-    unused = set(context.associations) - used
-    assert unused == ({"m-bp1dbcw2zx04ke8o5678"} if project == "alicloud" else set())
+    assert set(context.associations) - used == set()
