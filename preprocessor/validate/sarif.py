@@ -20,8 +20,8 @@ from preprocessor.validate.checks import VALIDATE_RULE_IDS
 from preprocessor.validate.diagnostic import Diagnostic
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
-INFORMATION_URI = "https://github.com/deploypkg/deploypkg"
-RULES_DOC_URI = INFORMATION_URI + "/blob/main/docs/rules.md"
+# No helpUri/informationUri: deploypkg has no published home page yet, and a guessed URL would
+# send code-scanning users to a dead link. The help text names the rules document instead.
 FINGERPRINT_KEY = "deploypkgLineHash/v1"
 
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
@@ -34,10 +34,9 @@ def _rule_descriptor(rule_id: str) -> dict[str, object]:
         "name": rule.name,
         "shortDescription": {"text": rule.summary},
         "fullDescription": {"text": rule.summary},
-        "helpUri": f"{RULES_DOC_URI}#{rule.id.lower()}",
         "help": {
-            "text": f"{rule.summary} See docs/rules.md#{rule.id.lower()} for how to fix it; suppress one line with"
-            f" '# deploypkg: ignore={rule.id}'."
+            "text": f"{rule.summary} See '{rule.id} {rule.name}' in deploypkg's docs/rules.md for how to fix it;"
+            f" suppress one line with '# deploypkg: ignore={rule.id}'."
         },
         "defaultConfiguration": {"level": _LEVEL[rule.severity]},
     }
@@ -103,7 +102,6 @@ def to_sarif(diagnostics: Sequence[Diagnostic], cwd: Path | None = None) -> dict
                     "driver": {
                         "name": "deploypkg",
                         "version": __version__,
-                        "informationUri": INFORMATION_URI,
                         "rules": [_rule_descriptor(rule_id) for rule_id in rule_ids],
                     }
                 },
