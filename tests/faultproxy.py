@@ -51,7 +51,8 @@ class Fault(str, enum.Enum):
     STALL = "stall"
     """Hold the request past the client's timeout (``stall_seconds``), then drop it unanswered."""
     CLOSE_MID_RESPONSE = "close-mid-response"
-    """Forward, send the status line, headers and half the body, then close the connection."""
+    """Forward, send the status line, headers and half the body, then close the connection (an
+    answer without a body is lost whole: the request was carried out, the client never hears)."""
     DROP = "drop"
     """Close the connection without answering."""
     STOP = "stop"
@@ -325,8 +326,9 @@ class _Handler(BaseHTTPRequestHandler):
         if not has_length:
             self.send_header("Content-Length", str(len(payload)))
         if cut and len(payload) < 2:
-            # Nothing to cut in half: stop in the middle of the headers instead.
-            self.wfile.flush()
+            # Nothing to cut in half: the request was carried out, and the connection closes before
+            # its answer (headers without their blank line would read as a complete answer).
+            self._headers_buffer = []
             self._drop()
             return
         self.end_headers()

@@ -147,10 +147,11 @@ def test_close_mid_response_cuts_the_body(proxy: FaultProxy) -> None:
     connection.close()
 
 
-def test_close_mid_response_without_a_body_stops_in_the_headers(proxy: FaultProxy) -> None:
+def test_close_mid_response_without_a_body_loses_the_answer_after_forwarding(proxy: FaultProxy) -> None:
     proxy.inject(Fault.CLOSE_MID_RESPONSE, method="HEAD")
     with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
         _request(proxy, "HEAD", "/key")
+    assert proxy.seen[-1].fault is Fault.CLOSE_MID_RESPONSE
 
 
 def test_drop_answers_nothing(proxy: FaultProxy) -> None:
