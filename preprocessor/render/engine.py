@@ -8,22 +8,23 @@ everything in a temporary directory → move it into place.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from datetime import datetime, timezone
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from preprocessor.catalog.store import Endpoint
 from preprocessor.errors import DeploypkgError, InputError
 from preprocessor.model import Template
-from preprocessor.names import check, parse_package_spec
+from preprocessor.names import PackageSpec, check, parse_package_spec
 from preprocessor.render.jinja import JINJA_SUFFIX, render_jinja
 from preprocessor.render.manifest import ARTIFACTS_NAME, RegionOutput, artifacts_document, manifest_document
 from preprocessor.render.output import MANIFEST_NAME, StagedDirectory, check_out_dir, json_bytes
 from preprocessor.render.presign import DEFAULT_EXPIRES, MAX_EXPIRES, credentials_expiry, utc_text
 from preprocessor.render.resolve import REGION_RULES, Artifact, ArtifactResolver
 from preprocessor.render.sources import Source, display, input_root, load_sources, read_bytes
-from preprocessor.render.splice import Substitution, check_value, splice, value_class, verify_rendered
+from preprocessor.render.splice import SplicePlan, Substitution, check_value, plan_splice, value_class, verify_rendered
 from preprocessor.render.uses import Use, uses_of
 from preprocessor.rules import Severity
 
@@ -63,6 +64,8 @@ class RenderReport(NamedTuple):
     substitutions: int
     artifacts: dict[str, tuple[Artifact, ...]]
     warnings: tuple[RenderWarning, ...]
+    seconds: dict[str, float]
+    """Seconds spent per phase (:data:`PHASES`), for benchmarks and ``--verbose`` readers."""
 
 
 class ValidationRefused(DeploypkgError):
@@ -79,6 +82,53 @@ class ValidationRefused(DeploypkgError):
         self.diagnostics = list(diagnostics)
 
 
+PHASES = ("load", "validate", "resolve", "splice", "check", "write")
+"""Where a render's time goes: reading and parsing the inputs, validating them, resolving
+references (catalog reads, access rules, HEAD and signing), splicing every region's copy (and
+its manifest records), re-parsing spliced output as a check, building the manifest and writing
+the staged output."""
+
+
+class _Prepared(NamedTuple):
+    """What rendering a template needs that no region changes."""
+
+    source: Source
+    template: Template
+    uses: list[Use]
+    plan: SplicePlan
+    records: list[dict[str, Any]]
+    """Each use's manifest record, without the region's value."""
+    unchanged: bytes | None
+    """The output bytes when nothing is replaced."""
+
+
+class _Resolved(NamedTuple):
+    artifact: Artifact
+    label: str
+    """``package@version``, as the manifest shows it."""
+
+
+def _prepare(source: Source, template: Template) -> _Prepared:
+    uses = uses_of(template, source.project)
+    plan = plan_splice(template.text, [(use.span, use.old) for use in uses])
+    file = source.output_text
+    records = [
+        {
+            "file": file,
+            "line": use.span.line,
+            "column": use.span.column,
+            "end_line": use.span.end_line,
+            "end_column": use.span.end_column,
+            "kind": use.kind,
+            "resource": use.resource,
+            "property": use.property,
+            "old": use.old,
+        }
+        for use in uses
+    ]
+    return _Prepared(source, template, uses, plan, records, None if uses else template.encoded())
+
+
 class _Renderer:
     def __init__(self, sources: list[Source], options: RenderOptions) -> None:
         self.sources = sources
@@ -87,9 +137,16 @@ class _Renderer:
         self.resolvers: dict[tuple[str, str | None], ArtifactResolver] = {}
         self._verified: set[tuple[int, tuple[tuple[str, frozenset[str], bool], ...]]] = set()
         """(template, value classes) whose spliced output was re-parsed and checked."""
-        self._uses: dict[int, list[Use]] = {
-            id(source): uses_of(source.template, source.project) for source in sources if source.template is not None
-        }
+        self._prepared: dict[int, _Prepared] = {}
+        """id(template) → its region-independent part (the sources keep the templates alive)."""
+        self._region_artifacts: dict[tuple[int, PackageSpec, str], _Resolved] = {}
+        self._safe_values: set[str] = set()
+        """Values :func:`check_value` accepted (whether a value is safe depends on it alone)."""
+        self.seconds: dict[str, float] = dict.fromkeys(PHASES, 0.0)
+        """Seconds spent per phase of the render (see :data:`PHASES`)."""
+        for source in sources:  # every template's uses, so a malformed one fails before any region
+            if source.template is not None:
+                self._prepared_for(source, source.template)
 
     def resolver(self, project: Project) -> ArtifactResolver:
         url = project.config.resolve_catalog_url()
@@ -126,7 +183,8 @@ class _Renderer:
             return configured
         regions: set[str] = set()
         for source in self.sources:
-            for use in self._uses.get(id(source), ()):
+            uses = self._prepared_for(source, source.template).uses if source.template is not None else []
+            for use in uses:
                 resolved = self.resolver(source.project).resolve(use.spec)
                 regions.update(resolved.version.distributions)
         if not regions:
@@ -138,50 +196,79 @@ class _Renderer:
 
     def render_region(self, region: str) -> RegionOutput:
         result = RegionOutput(region)
+        self._region_artifacts.clear()
+        started = time.perf_counter()
+        resolve_before, check_before = self.seconds["resolve"], self.seconds["check"]
         for source in self.sources:
             if source.is_jinja:
                 self._render_jinja(source, result)
             elif source.template is None:
-                result.copies[source.relative] = source.path
+                result.copies[source.output] = source.path
             else:
-                uses = self._uses[id(source)]
-                result.files[source.output] = self._splice(source, source.template, uses, result)
+                result.files[source.output] = self._splice(self._prepared_for(source, source.template), result)
+        spent = time.perf_counter() - started
+        nested = (self.seconds["resolve"] - resolve_before) + (self.seconds["check"] - check_before)
+        self.seconds["splice"] += spent - nested
         return result
 
-    def _splice(self, source: Source, template: Template, uses: list[Use], result: RegionOutput) -> bytes:
+    def _prepared_for(self, source: Source, template: Template) -> _Prepared:
+        """The region-independent part of a template's render, made once per template."""
+        prepared = self._prepared.get(id(template))
+        if prepared is None:
+            prepared = _prepare(source, template)
+            self._prepared[id(template)] = prepared
+        return prepared
+
+    def _artifact(self, resolver: ArtifactResolver, spec: PackageSpec, kind: str, region: str) -> _Resolved:
+        """The region's artifact for (spec, kind), with its manifest label: resolved (and timed)
+        once per region; the resolver's own caches keep catalog reads and HEADs once per run."""
+        key = (id(resolver), spec, kind)
+        found = self._region_artifacts.get(key)
+        if found is None:
+            started = time.perf_counter()
+            try:
+                artifact = resolver.artifact(spec, kind, region)
+            finally:
+                self.seconds["resolve"] += time.perf_counter() - started
+            found = _Resolved(artifact, f"{artifact.package}@{artifact.version}")
+            self._region_artifacts[key] = found
+        return found
+
+    def _splice(self, prepared: _Prepared, result: RegionOutput, *, recheck: bool = False) -> bytes:
+        """The region's copy of a prepared template. The re-parse check runs once per template and
+        value-class signature (see :func:`value_class`), or every time with ``recheck`` (a jinja
+        template is new in every region, so its identity is no key)."""
         from preprocessor.templates import load_text
 
-        if not uses:
-            return template.encoded()
+        if prepared.unchanged is not None:
+            return prepared.unchanged
+        source, template, uses = prepared.source, prepared.template, prepared.uses
         resolver = self.resolver(source.project)
-        substitutions: list[Substitution] = []
-        for use in uses:
-            artifact = resolver.artifact(use.spec, use.kind, result.name)
-            check_value(artifact.value, template.display, use.span, f"{artifact.package}@{artifact.version}")
-            substitutions.append(Substitution(use.span, use.old, artifact.value, use.kind))
+        region = result.name
+        safe = self._safe_values
+        found = [self._artifact(resolver, use.spec, use.kind, region) for use in uses]
+        values = [resolved.artifact.value for resolved in found]
+        for use, resolved, value in zip(uses, found, values, strict=True):
+            artifact = resolved.artifact
+            if value not in safe:
+                check_value(value, template.display, use.span, resolved.label)
+                safe.add(value)
             result.artifacts[(artifact.package, artifact.version, artifact.kind)] = artifact
-            result.substitutions.append(
-                {
-                    "file": source.output.as_posix(),
-                    "line": use.span.line,
-                    "column": use.span.column,
-                    "end_line": use.span.end_line,
-                    "end_column": use.span.end_column,
-                    "kind": use.kind,
-                    "resource": use.resource,
-                    "property": use.property,
-                    "old": use.old,
-                    "new": artifact.value,
-                    "package": f"{artifact.package}@{artifact.version}",
-                    "channel": artifact.channel,
-                }
-            )
-        text = splice(template.text, substitutions)
-        signature = (id(template), tuple(value_class(sub.new) for sub in substitutions))
-        if signature not in self._verified:
+        result.substitutions.extend(
+            {**record, "new": resolved.artifact.value, "package": resolved.label, "channel": resolved.artifact.channel}
+            for record, resolved in zip(prepared.records, found, strict=True)
+        )
+        text = prepared.plan.apply(values)
+        signature = (id(template), tuple(value_class(value) for value in values))
+        if recheck or signature not in self._verified:
+            started = time.perf_counter()
+            substitutions = [
+                Substitution(use.span, use.old, value, use.kind) for use, value in zip(uses, values, strict=True)
+            ]
             reparsed = load_text(text, template.path, source.project.table, template.display, template.bom)
             verify_rendered(template, reparsed, substitutions, template.display)
             self._verified.add(signature)
+            self.seconds["check"] += time.perf_counter() - started
         return template.encoded(text)
 
     def _render_jinja(self, source: Source, result: RegionOutput) -> None:
@@ -205,7 +292,7 @@ class _Renderer:
         def artifact(name: str, kind: str) -> Artifact:
             association = project.associations.get(name)
             spec = association.spec if association is not None else parse_package_spec(name)
-            found = resolver.artifact(spec, kind, region)
+            found = self._artifact(resolver, spec, kind, region).artifact
             written.add(found.value)
             result.artifacts[(found.package, found.version, found.kind)] = found
             result.substitutions.append(
@@ -248,7 +335,7 @@ class _Renderer:
         produced = {(ref.span.line, ref.span.column) for ref in template.image_refs if ref.value in written}
         found = _validate([template], project)
         _refuse_on_errors([d for d in found if not (d.rule_id == "DPK102" and (d.line, d.column) in produced)])
-        result.files[source.output] = self._splice(source, template, uses_of(template, project), result)
+        result.files[source.output] = self._splice(_prepare(source, template), result, recheck=True)
 
 
 def _store_credentials_expiry(store: Any) -> datetime | None:
@@ -307,7 +394,9 @@ def render_to_directory(
     target = Path(out_dir)
     out = check_out_dir(target, inputs)
     root = input_root(inputs)
+    started = time.perf_counter()
     sources = load_sources(inputs, root, out, options.config)
+    loaded = time.perf_counter()
 
     diagnostics: list[Diagnostic] = []
     by_project: dict[int, tuple[Project, list[Template]]] = {}
@@ -318,8 +407,11 @@ def render_to_directory(
         diagnostics.extend(_validate(templates, project))
     _refuse_on_errors(diagnostics)
     warnings = _warnings_of(diagnostics)
+    validated = time.perf_counter()
 
     renderer = _Renderer(sources, options)
+    renderer.seconds["load"] = loaded - started
+    renderer.seconds["validate"] = validated - loaded
     excluded: dict[str, str] = {}
     rendered: list[RegionOutput] = []
     for region in renderer.candidate_regions() if options.all_regions else wanted:
@@ -344,18 +436,18 @@ def render_to_directory(
                     f"requested {options.expires} s: presigned URLs from {resolver.store.url} die then",
                 )
             )
+    started = time.perf_counter()
     manifest = manifest_document(renderer.resolvers, rendered, excluded, options.expires, options.endpoint)
-    outputs: list[tuple[PurePosixPath, bytes | Path]] = [
-        (PurePosixPath(MANIFEST_NAME), json_bytes(manifest, compact=True))
-    ]
+    outputs: list[tuple[str, bytes | Path]] = [(MANIFEST_NAME, json_bytes(manifest, compact=True))]
     for done in rendered:
-        region_dir = PurePosixPath(done.name)
-        outputs.extend((region_dir / relative, data) for relative, data in done.files.items())
-        outputs.extend((region_dir / relative, source_path) for relative, source_path in done.copies.items())
-        outputs.append((region_dir / ARTIFACTS_NAME, json_bytes(artifacts_document(done))))
+        prefix = done.name + "/"
+        outputs.extend((prefix + relative.as_posix(), data) for relative, data in done.files.items())
+        outputs.extend((prefix + relative.as_posix(), source_path) for relative, source_path in done.copies.items())
+        outputs.append((prefix + ARTIFACTS_NAME, json_bytes(artifacts_document(done))))
     with StagedDirectory(target) as staged:
         staged.write_all(outputs)
         staged.commit()
+    renderer.seconds["write"] = time.perf_counter() - started
     return RenderReport(
         out_dir=target,
         regions=tuple(region.name for region in rendered),
@@ -366,4 +458,5 @@ def render_to_directory(
         substitutions=sum(len(region.substitutions) for region in rendered),
         artifacts={region.name: tuple(sorted(region.artifacts.values())) for region in rendered},
         warnings=tuple(warnings),
+        seconds=dict(renderer.seconds),
     )

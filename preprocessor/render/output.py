@@ -51,6 +51,28 @@ def check_out_dir(out_dir: Path, inputs: list[Path]) -> Path:
     return out
 
 
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+
+
+def _checked_relative(relative: str) -> str:
+    """``relative`` if it names a file inside the output directory."""
+    parts = relative.split("/")
+    if not relative or relative.startswith("/") or ".." in parts or not parts[-1] or parts[-1] == ".":
+        raise InputError(f"refusing to write {relative!r} outside the output directory")
+    return relative
+
+
+def _write_new(path: str, data: bytes) -> None:
+    """Create ``path`` (it must not exist) holding ``data``."""
+    descriptor = os.open(path, _NEW_FILE, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(descriptor, view) :]
+    finally:
+        os.close(descriptor)
+
+
 class StagedDirectory:
     """A temporary directory beside the target, published with :meth:`commit`."""
 
@@ -75,17 +97,19 @@ class StagedDirectory:
             handle.write(data)
         return path
 
-    def write_all(self, files: Iterable[tuple[PurePosixPath, bytes | Path]]) -> None:
-        """Write many files (bytes, or a path to copy), creating each directory once."""
-        items = [(self.path(relative), content) for relative, content in files]
-        for directory in sorted({path.parent for path, _ in items}):
-            directory.mkdir(parents=True, exist_ok=True)
+    def write_all(self, files: Iterable[tuple[str, bytes | Path]]) -> None:
+        """Write many files (bytes, or a path to copy) given by POSIX paths relative to the
+        output directory: each directory is created once, each file with one open, write and
+        close (no per-file Path objects: thousands of outputs are common)."""
+        root = os.fspath(self.root)
+        items = [(os.path.join(root, _checked_relative(relative)), content) for relative, content in files]
+        for directory in sorted({os.path.dirname(path) for path, _ in items}):
+            os.makedirs(directory, exist_ok=True)
         for path, content in items:
             if isinstance(content, Path):
                 shutil.copy2(content, path, follow_symlinks=True)
             else:
-                with open(path, "xb") as handle:
-                    handle.write(content)
+                _write_new(path, content)
 
     def copy_file(self, source: Path, relative: PurePosixPath | str) -> Path:
         path = self.path(relative)

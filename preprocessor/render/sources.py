@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -27,15 +28,21 @@ class Source:
     template: Template | None = None
     """A loaded template (not for ``.j2`` files)."""
 
-    @property
+    # Cached: asked for every region of every file.
+    @cached_property
     def is_jinja(self) -> bool:
         return self.path.name.endswith(JINJA_SUFFIX)
 
-    @property
+    @cached_property
     def output(self) -> PurePosixPath:
         if self.is_jinja:
             return self.relative.with_name(self.relative.name[: -len(JINJA_SUFFIX)])
         return self.relative
+
+    @cached_property
+    def output_text(self) -> str:
+        """:attr:`output` as a POSIX path string."""
+        return self.output.as_posix()
 
 
 def input_root(paths: Sequence[Path]) -> Path:

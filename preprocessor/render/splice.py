@@ -1,15 +1,15 @@
 """Splicing: edit a template's text at the spans the loader recorded, nothing else.
 
 A rendered template equals its source byte for byte except the replaced spans, so comments,
-key order, short tags, quoting, CRLF and the BOM survive. Replacements are applied from the
-end of the text backwards, so earlier offsets stay valid.
+key order, short tags, quoting, CRLF and the BOM survive. A template is cut at its spans once
+(:func:`plan_splice`); each region's copy is then one join of the pieces and that region's values.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import NamedTuple
 
 from preprocessor.errors import InputError
@@ -82,26 +82,51 @@ def value_class(value: str) -> tuple[str, frozenset[str], bool]:
 _VALUE_CLASSES: dict[str, tuple[str, frozenset[str], bool]] = {}
 
 
-def splice(text: str, substitutions: Iterable[Substitution]) -> str:
-    """``text`` with each substitution's span replaced by its new value.
+class SplicePlan(NamedTuple):
+    """A template's text cut at its substitution spans, once for every region it is rendered for."""
+
+    pieces: tuple[str, ...]
+    """The text around the spans, in text order: one more piece than there are spans."""
+    order: tuple[int, ...]
+    """For each span in text order, the index of its value in the caller's list."""
+
+    def apply(self, values: Sequence[str]) -> str:
+        """The text with the span of substitution ``i`` replaced by ``values[i]``."""
+        pieces = self.pieces
+        parts = [pieces[0]]
+        for index, position in enumerate(self.order, 1):
+            parts.append(values[position])
+            parts.append(pieces[index])
+        return "".join(parts)
+
+
+def plan_splice(text: str, spans: Sequence[tuple[Span, str]]) -> SplicePlan:
+    """Cut ``text`` at each (span, old text) pair.
 
     Spans must not overlap; each span's current text must equal ``old`` (a guard against
     positions computed for another version of the text).
     """
-    ordered = sorted(substitutions, key=lambda sub: sub.span.start, reverse=True)
-    parts: list[str] = []
-    cursor = len(text)
-    for sub in ordered:
-        start, end = sub.span.start, sub.span.end
-        if end > cursor:
-            raise ValueError(f"overlapping substitutions at offset {start}")
-        if text[start:end] != sub.old:
-            raise ValueError(f"span {start}:{end} holds {text[start:end]!r}, expected {sub.old!r}")
-        parts.append(text[end:cursor])
-        parts.append(sub.new)
-        cursor = start
-    parts.append(text[:cursor])
-    return "".join(reversed(parts))
+    order = sorted(range(len(spans)), key=lambda position: spans[position][0].start)
+    pieces: list[str] = []
+    cursor = 0
+    previous = 0
+    for position in order:
+        span, old = spans[position]
+        start, end = span.start, span.end
+        if start < cursor:
+            raise ValueError(f"overlapping substitutions at offset {previous}")
+        if text[start:end] != old:
+            raise ValueError(f"span {start}:{end} holds {text[start:end]!r}, expected {old!r}")
+        pieces.append(text[cursor:start])
+        cursor, previous = end, start
+    pieces.append(text[cursor:])
+    return SplicePlan(tuple(pieces), tuple(order))
+
+
+def splice(text: str, substitutions: Sequence[Substitution]) -> str:
+    """``text`` with each substitution's span replaced by its new value (see :func:`plan_splice`)."""
+    plan = plan_splice(text, [(sub.span, sub.old) for sub in substitutions])
+    return plan.apply([sub.new for sub in substitutions])
 
 
 def expected_refs(template: Template, substitutions: Sequence[Substitution]) -> Counter[tuple[str, str, str, str]]:
