@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hostile.corpus import ALI_IMAGE, AWS_IMAGE, ROS_JSON, Case, Expect, all_cases, project
+from hostile.corpus import ALI_IMAGE, AWS_IMAGE, ROS_JSON, Case, Expect, all_cases, jinja_cases, project
 from hostile.harness import MEMORY_LIMIT, Zygote, check, run_case, run_limited
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -99,6 +99,22 @@ def test_render(case: Case, tmp_path: Path, zygote: Zygote) -> None:
         if other_copy.is_file():
             expected = original.replace(source_image.encode(), other_image.encode())
             assert other_copy.read_bytes() == expected, f"{relative}: more than the image ID changed"
+
+
+@pytest.mark.parametrize("case", [pytest.param(case, id=case.id) for case in jinja_cases()])
+def test_render_jinja(case: Case, tmp_path: Path, zygote: Zygote) -> None:
+    """Hostile ``.j2`` files: refused by the sandbox or a budget, with DPK004 and the line."""
+    case.build(tmp_path)
+    shutil.copytree(FIXTURES / "alicloud" / "catalog", tmp_path / "catalog")
+    before = _listing(tmp_path)
+    args = ["render", case.target, "--region=cn-hangzhou", "--region=cn-beijing", "--out", "out"]
+    outcome = zygote.run(args, tmp_path, case.budget)
+    check(case, outcome, tmp_path, "render")
+    if outcome.exit_code != 0:
+        assert _listing(tmp_path) == before, "a failed render left something behind"
+    else:
+        rendered = (tmp_path / "out" / "cn-beijing" / "web.yaml").read_text(encoding="utf-8")
+        assert "web in cn-beijing" in rendered and "m-2zeb3kq6nfv9wd8x1234" in rendered, rendered
 
 
 @pytest.mark.parametrize("case", [pytest.param(case, id=case.id) for case in CASES if case.id in FULL_START])

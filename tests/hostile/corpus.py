@@ -998,6 +998,32 @@ def static_cases() -> Iterator[Case]:
         yield Case(f"static-{name}", one(name, data, provider), expect, name, line)
 
 
+def jinja_cases() -> Iterator[Case]:
+    """``.j2`` files, which only ``render`` reads (rendered in jinja2's sandbox, per region)."""
+    head = "ROSTemplateFormatVersion: '2015-09-01'\nDescription: "
+    body = (
+        "Resources:\n  Web:\n    Type: ALIYUN::ECS::Instance\n    Properties:\n"
+        "      ImageId: \"{{ image('m-bp1g7004ksh0oeuc1234') }}\"\n"
+    )
+    for case_id, description, expect, line in (
+        ("j2-clean", '"web in {{ region }}"', Expect.CLEAN, None),
+        ("j2-syntax-error", '"{% for %}"', Expect.ERROR, 2),
+        ("j2-undefined-name", '"{{ no_such_name }}"', Expect.ERROR, 2),
+        ("j2-sandbox-escape", "\"{{ ''.__class__.__mro__[1].__subclasses__() }}\"", Expect.ERROR, 2),
+        ("j2-huge-string", "\"{{ 'x' * 10 ** 10 }}\"", Expect.ERROR, 2),
+        ("j2-huge-power", '"{{ (9 ** 99999999) % 7 }}"', Expect.ERROR, 2),
+        (
+            "j2-nested-empty-loops",
+            '"{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"',
+            Expect.ERROR,
+            2,
+        ),
+        ("j2-huge-output", "\"{% for i in range(100000) %}{{ 'y' * 2000 }}{% endfor %}\"", Expect.ERROR, None),
+        ("j2-recursive-macro", '"{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}"', Expect.ERROR, (1, 2)),
+    ):
+        yield Case(case_id, one("web.yaml.j2", head + description + "\n" + body), expect, "web.yaml.j2", line)
+
+
 def all_cases() -> list[Case]:
     cases = [
         *truncations(),
@@ -1014,7 +1040,7 @@ def all_cases() -> list[Case]:
         *project_configs(),
         *static_cases(),
     ]
-    ids = [case.id for case in cases]
+    ids = [case.id for case in (*cases, *jinja_cases())]
     duplicated = {case_id for case_id in ids if ids.count(case_id) > 1}
     assert not duplicated, f"duplicate case ids: {duplicated}"
     return cases
