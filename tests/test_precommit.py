@@ -31,7 +31,10 @@ def _git(cwd: Path, *args: str, env: dict[str, str]) -> None:
 
 @pytest.fixture
 def scratch_repo(tmp_path: Path, request: pytest.FixtureRequest) -> tuple[Path, dict[str, str]]:
-    home = Path(request.config.cache.mkdir("pre-commit-home"))
+    # pytest's cache keeps pre-commit's hook environment between runs; without it (-p no:cacheprovider)
+    # the hook environment is built in the test's own directory.
+    cache = getattr(request.config, "cache", None)
+    home = Path(cache.mkdir("pre-commit-home")) if cache is not None else tmp_path / "pre-commit-home"
     env = {
         **os.environ,
         "PRE_COMMIT_HOME": str(home),
