@@ -150,6 +150,11 @@ class S3Store:
                 self._session = boto3.session.Session(profile_name=self.options.profile)
             return self._session
 
+    def credentials(self) -> Any:
+        """The botocore credentials this store signs with (its own session's, so the chain is
+        resolved once), or None when there are none."""
+        return self._get_session().get_credentials()
+
     def _explicit_endpoint(self, region: str) -> str | None:
         if self.options.endpoint_url:
             return self.options.endpoint_url.format(region=region)

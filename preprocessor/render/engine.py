@@ -106,6 +106,13 @@ class _Resolved(NamedTuple):
     artifact: Artifact
     label: str
     """``package@version``, as the manifest shows it."""
+    record: dict[str, Any]
+    """What a manifest record of a use of it says about it."""
+
+
+def _record(fields: dict[str, Any]) -> dict[str, Any]:
+    """A manifest record: absent fields are left out, not null."""
+    return {key: value for key, value in fields.items() if value is not None}
 
 
 def _prepare(source: Source, template: Template) -> _Prepared:
@@ -113,17 +120,19 @@ def _prepare(source: Source, template: Template) -> _Prepared:
     plan = plan_splice(template.text, [(use.span, use.old) for use in uses])
     file = source.output_text
     records = [
-        {
-            "file": file,
-            "line": use.span.line,
-            "column": use.span.column,
-            "end_line": use.span.end_line,
-            "end_column": use.span.end_column,
-            "kind": use.kind,
-            "resource": use.resource,
-            "property": use.property,
-            "old": use.old,
-        }
+        _record(
+            {
+                "file": file,
+                "line": use.span.line,
+                "column": use.span.column,
+                "end_line": use.span.end_line,
+                "end_column": use.span.end_column,
+                "kind": use.kind,
+                "resource": use.resource,
+                "property": use.property,
+                "old": use.old,
+            }
+        )
         for use in uses
     ]
     return _Prepared(source, template, uses, plan, records, None if uses else template.encoded())
@@ -230,7 +239,10 @@ class _Renderer:
                 artifact = resolver.artifact(spec, kind, region)
             finally:
                 self.seconds["resolve"] += time.perf_counter() - started
-            found = _Resolved(artifact, f"{artifact.package}@{artifact.version}")
+            label = f"{artifact.package}@{artifact.version}"
+            found = _Resolved(
+                artifact, label, _record({"new": artifact.value, "package": label, "channel": artifact.channel})
+            )
             self._region_artifacts[key] = found
         return found
 
@@ -255,8 +267,7 @@ class _Renderer:
                 safe.add(value)
             result.artifacts[(artifact.package, artifact.version, artifact.kind)] = artifact
         result.substitutions.extend(
-            {**record, "new": resolved.artifact.value, "package": resolved.label, "channel": resolved.artifact.channel}
-            for record, resolved in zip(prepared.records, found, strict=True)
+            {**record, **resolved.record} for record, resolved in zip(prepared.records, found, strict=True)
         )
         text = prepared.plan.apply(values)
         signature = (id(template), tuple(value_class(value) for value in values))
@@ -296,14 +307,16 @@ class _Renderer:
             written.add(found.value)
             result.artifacts[(found.package, found.version, found.kind)] = found
             result.substitutions.append(
-                {
-                    "file": source.output.as_posix(),
-                    "kind": f"jinja:{kind}",
-                    "name": name,
-                    "new": found.value,
-                    "package": f"{found.package}@{found.version}",
-                    "channel": found.channel,
-                }
+                _record(
+                    {
+                        "file": source.output_text,
+                        "kind": f"jinja:{kind}",
+                        "name": name,
+                        "new": found.value,
+                        "package": f"{found.package}@{found.version}",
+                        "channel": found.channel,
+                    }
+                )
             )
             return found
 
@@ -340,13 +353,9 @@ class _Renderer:
 
 def _store_credentials_expiry(store: Any) -> datetime | None:
     """When an S3 store's signing credentials expire (assumed roles, credential processes, SSO),
-    if they do: resolved through the same boto3 credential chain and profile the store signs with."""
-    options = getattr(store, "options", None)
-    if options is None or not hasattr(options, "profile"):
-        return None
-    import boto3
-
-    return credentials_expiry(boto3.session.Session(profile_name=options.profile).get_credentials())
+    if they do: the credentials of the store's own boto3 session, the one its URLs are signed with."""
+    credentials = getattr(store, "credentials", None)
+    return credentials_expiry(credentials()) if credentials is not None else None
 
 
 def _validate(templates: list[Template], project: Project) -> list[Diagnostic]:

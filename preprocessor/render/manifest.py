@@ -25,7 +25,8 @@ class RegionOutput:
     copies: dict[PurePosixPath, Path] = field(default_factory=dict)
     """Other files of the input tree, copied along: output path → source file."""
     substitutions: list[dict[str, Any]] = field(default_factory=list)
-    """The manifest's records of what changed, from what, to what, and from which package."""
+    """The manifest's records of what changed, from what, to what, and from which package
+    (fields that do not apply are left out, never null)."""
     artifacts: dict[tuple[str, str, str], Artifact] = field(default_factory=dict)
     """(package, version, kind) → the artifact the region's files use."""
 
@@ -57,7 +58,7 @@ def manifest_document(
             region.name: {
                 "files": sorted(p.as_posix() for p in (*region.files, *region.copies)),
                 "substitutions": sorted(
-                    ({k: v for k, v in sub.items() if v is not None} for sub in region.substitutions),
+                    region.substitutions,
                     key=lambda sub: (sub["file"], sub.get("line", 0), sub.get("column", 0), sub["kind"]),
                 ),
             }
