@@ -203,6 +203,20 @@ class _Renderer:
             )
         return sorted(regions)
 
+    def prefetch(self, regions: Sequence[str]) -> None:
+        """Every template's artifacts in every region, built ahead (HEADs in parallel; see
+        :meth:`ArtifactResolver.prefetch`); a refusal surfaces where the render meets it."""
+        started = time.perf_counter()
+        wanted: dict[int, tuple[ArtifactResolver, dict[tuple[PackageSpec, str], None]]] = {}
+        for prepared in self._prepared.values():
+            if prepared.uses:
+                resolver = self.resolver(prepared.source.project)
+                pairs = wanted.setdefault(id(resolver), (resolver, {}))[1]
+                pairs.update(dict.fromkeys((use.spec, use.kind) for use in prepared.uses))
+        for resolver, pairs in wanted.values():
+            resolver.prefetch(list(pairs), regions)
+        self.seconds["resolve"] += time.perf_counter() - started
+
     def render_region(self, region: str) -> RegionOutput:
         result = RegionOutput(region)
         self._region_artifacts.clear()
@@ -423,7 +437,9 @@ def render_to_directory(
     renderer.seconds["validate"] = validated - loaded
     excluded: dict[str, str] = {}
     rendered: list[RegionOutput] = []
-    for region in renderer.candidate_regions() if options.all_regions else wanted:
+    regions_to_render = renderer.candidate_regions() if options.all_regions else wanted
+    renderer.prefetch(regions_to_render)
+    for region in regions_to_render:
         try:
             rendered.append(renderer.render_region(region))
         except DeploypkgError as error:

@@ -2,12 +2,14 @@
 
 One :class:`ArtifactResolver` per catalog and account. Everything is cached: a package spec is
 resolved once, a (version, region) access decision is made once, a regional object is HEADed
-and signed once, however many templates and regions use it. Signing is local (botocore).
+and signed once, however many templates and regions use it. Signing is local (botocore); the
+regions' HEAD requests can be sent in parallel ahead of the render (:meth:`ArtifactResolver.prefetch`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -88,7 +90,10 @@ class ArtifactResolver:
     _specs: dict[PackageSpec, Resolved] = field(default_factory=dict)
     _access: dict[tuple[str, str, str], DeploypkgError | None] = field(default_factory=dict)
     _artifacts: dict[tuple[PackageSpec, str, str], Artifact] = field(default_factory=dict)
+    _refusals: dict[tuple[PackageSpec, str, str], DeploypkgError] = field(default_factory=dict)
+    """Why a prefetched artifact could not be built, raised when the render asks for it."""
     _credentials_checked: bool = False
+    _credentials_lock: threading.Lock = field(default_factory=threading.Lock)
     credentials_expire_at: datetime | None = None
 
     def resolve(self, spec: PackageSpec) -> Resolved:
@@ -135,9 +140,39 @@ class ArtifactResolver:
         key = (spec, kind, region)
         known = self._artifacts.get(key)
         if known is None:
+            refusal = self._refusals.get(key)
+            if refusal is not None:
+                raise refusal
             known = self._build(spec, kind, region)
             self._artifacts[key] = known
         return known
+
+    def prefetch(self, wanted: Sequence[tuple[PackageSpec, str]], regions: Sequence[str], workers: int = 8) -> None:
+        """Build every (spec, kind) artifact of every region ahead of the render, the regions in
+        parallel: each file artifact costs a HEAD round trip (signing is local), and those need
+        not wait for each other. The first region goes alone, so the catalog documents all
+        regions share are read once. A refusal is kept and raised when the render asks for that
+        artifact, in the render's own order; anything else is raised here."""
+        if not wanted or not regions:
+            return
+        self._prefetch_region(wanted, regions[0])
+        rest = regions[1:]
+        if rest:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=min(workers, len(rest))) as pool:
+                for _ in pool.map(lambda region: self._prefetch_region(wanted, region), rest):
+                    pass
+
+    def _prefetch_region(self, wanted: Sequence[tuple[PackageSpec, str]], region: str) -> None:
+        for spec, kind in wanted:
+            key = (spec, kind, region)
+            if key in self._artifacts or key in self._refusals:
+                continue
+            try:
+                self._artifacts[key] = self._build(spec, kind, region)
+            except DeploypkgError as error:
+                self._refusals[key] = error
 
     def _build(self, spec: PackageSpec, kind: str, region: str) -> Artifact:
         resolved = self.check_usable(spec, region)
@@ -192,11 +227,13 @@ class ArtifactResolver:
         url = self.store.object_url(region, bucket, key, presign=True, expires=self.expires, endpoint=self.endpoint)
         if url.startswith("file:"):
             return base._replace(value=url, bucket=bucket, key=key)  # a local store's file never expires
-        if not self._credentials_checked:
-            self.credentials_expire_at = self.credentials_expiry()
-            self._credentials_checked = True
+        with self._credentials_lock:
+            if not self._credentials_checked:
+                self.credentials_expire_at = self.credentials_expiry()
+                self._credentials_checked = True
         dies_at, cut = url_lifetime(self.expires, self.signed_at, self.credentials_expire_at)
-        self.cut_short = self.cut_short or cut
+        if cut:  # only ever set, so parallel prefetches cannot lose it
+            self.cut_short = True
         return base._replace(value=url, bucket=bucket, key=key, expires_at=utc_text(dies_at))
 
 
