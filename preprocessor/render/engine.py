@@ -82,11 +82,11 @@ class ValidationRefused(DeploypkgError):
         self.diagnostics = list(diagnostics)
 
 
-PHASES = ("load", "validate", "resolve", "splice", "check", "write")
+PHASES = ("load", "validate", "resolve", "splice", "check", "manifest", "write")
 """Where a render's time goes: reading and parsing the inputs, validating them, resolving
 references (catalog reads, access rules, HEAD and signing), splicing every region's copy (and
-its manifest records), re-parsing spliced output as a check, building the manifest and writing
-the staged output."""
+its manifest records), re-parsing spliced output as a check, encoding the manifest and each
+region's ``artifacts.json``, writing the staged output and moving it into place."""
 
 
 class _Prepared(NamedTuple):
@@ -108,6 +108,8 @@ class _Resolved(NamedTuple):
     """``package@version``, as the manifest shows it."""
     record: dict[str, Any]
     """What a manifest record of a use of it says about it."""
+    value_class: tuple[str, frozenset[str], bool]
+    """Its value's :func:`value_class`."""
 
 
 def _record(fields: dict[str, Any]) -> dict[str, Any]:
@@ -255,7 +257,10 @@ class _Renderer:
                 self.seconds["resolve"] += time.perf_counter() - started
             label = f"{artifact.package}@{artifact.version}"
             found = _Resolved(
-                artifact, label, _record({"new": artifact.value, "package": label, "channel": artifact.channel})
+                artifact,
+                label,
+                _record({"new": artifact.value, "package": label, "channel": artifact.channel}),
+                value_class(artifact.value),
             )
             self._region_artifacts[key] = found
         return found
@@ -284,7 +289,7 @@ class _Renderer:
             {**record, **resolved.record} for record, resolved in zip(prepared.records, found, strict=True)
         )
         text = prepared.plan.apply(values)
-        signature = (id(template), tuple(value_class(value) for value in values))
+        signature = (id(template), tuple(resolved.value_class for resolved in found))
         if recheck or signature not in self._verified:
             started = time.perf_counter()
             substitutions = [
@@ -469,10 +474,12 @@ def render_to_directory(
         outputs.extend((prefix + relative.as_posix(), data) for relative, data in done.files.items())
         outputs.extend((prefix + relative.as_posix(), source_path) for relative, source_path in done.copies.items())
         outputs.append((prefix + ARTIFACTS_NAME, json_bytes(artifacts_document(done))))
+    written = time.perf_counter()
+    renderer.seconds["manifest"] = written - started
     with StagedDirectory(target) as staged:
         staged.write_all(outputs)
         staged.commit()
-    renderer.seconds["write"] = time.perf_counter() - started
+    renderer.seconds["write"] = time.perf_counter() - written
     return RenderReport(
         out_dir=target,
         regions=tuple(region.name for region in rendered),
