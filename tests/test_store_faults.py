@@ -13,16 +13,17 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import boto3
 import pytest
-from conftest import MotoServer
+from conftest import REPO, MotoServer
 from faultproxy import Fault, FaultProxy
 from helpers import run_cli
 
@@ -352,3 +353,75 @@ def test_distribute_cli_with_the_server_gone_then_rerun(catalog: Catalog, proxy:
     assert done.exit_code == 0, done.stdout + done.stderr
     assert "us-west-2: available" in done.stdout and "already there" in done.stdout, done.stdout
     assert proxy.count("PUT", f"^/{catalog.regional('us-west-2')}/") == 0, "us-west-2 was copied again"
+
+
+# ------------------------------------------------------------------ a corrupt catalog document
+
+VERSION_FILE = "packages/web-image/versions/1.0.0.json"
+
+
+def _set(path: str, *keys: str, value: Any) -> Callable[[Path], None]:
+    """Set a field of a catalog document (``keys`` walk into nested objects)."""
+
+    def mutate(catalog_dir: Path) -> None:
+        document = json.loads((catalog_dir / path).read_text(encoding="utf-8"))
+        target = document
+        for key in keys[:-1]:
+            target = target[key]
+        target[keys[-1]] = value
+        (catalog_dir / path).write_text(json.dumps(document), encoding="utf-8")
+
+    return mutate
+
+
+def _raw(path: str, data: Callable[[bytes], bytes]) -> Callable[[Path], None]:
+    def mutate(catalog_dir: Path) -> None:
+        (catalog_dir / path).write_bytes(data((catalog_dir / path).read_bytes()))
+
+    return mutate
+
+
+CORRUPTIONS: dict[str, tuple[Callable[[Path], None], str]] = {
+    "truncated": (_raw(VERSION_FILE, lambda data: data[: len(data) // 2]), VERSION_FILE),
+    "empty": (_raw(VERSION_FILE, lambda data: b""), VERSION_FILE),
+    "a-list": (_raw(VERSION_FILE, lambda data: b"[1, 2]"), VERSION_FILE),
+    "not-utf8": (_raw(VERSION_FILE, lambda data: data.replace(b"cn-beijing", b"cn-b\xe9ijing")), VERSION_FILE),
+    "distributions-list": (_set(VERSION_FILE, "distributions", value=[1]), VERSION_FILE),
+    "image-id-list": (_set(VERSION_FILE, "distributions", "cn-beijing", "image_id", value=["m-x"]), VERSION_FILE),
+    "image-id-number": (_set(VERSION_FILE, "distributions", "cn-beijing", "image_id", value=7), VERSION_FILE),
+    "image-id-injection": (
+        _set(VERSION_FILE, "distributions", "cn-beijing", "image_id", value='m-abc", "Injected": "1'),
+        "web-image@1.0.0",
+    ),
+    "status-null": (_set(VERSION_FILE, "distributions", "cn-beijing", "status", value=None), VERSION_FILE),
+    "source-string": (_set(VERSION_FILE, "source", value="cn-hangzhou"), VERSION_FILE),
+    "owner-number": (_set("packages/web-image/package.json", "owner", value=1234567890123456), "package.json"),
+    "whitelist-string": (_set("services/demo-service.json", "whitelist", value="1234567890123456"), "demo-service"),
+}
+
+
+@pytest.mark.parametrize("corruption", list(CORRUPTIONS))
+def test_render_refuses_a_corrupt_catalog_document(corruption: str, tmp_path: Path) -> None:
+    """A half-written or tampered catalog document: exit 2 naming it, nothing written."""
+    mutate, named = CORRUPTIONS[corruption]
+    shutil.copytree(REPO / "fixtures" / "alicloud" / "catalog", tmp_path / "catalog")
+    mutate(tmp_path / "catalog")
+    (tmp_path / "deploypkg.yaml").write_text(
+        "provider: alicloud\ncatalog: file://./catalog\nregions: [cn-hangzhou, cn-beijing]\n"
+        'account: "1234567890123456"\nassociations:\n  m-bp1g7004ksh0oeuc1234: web-image\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "web.yaml").write_text(
+        "ROSTemplateFormatVersion: '2015-09-01'\nResources:\n  Web:\n    Type: ALIYUN::ECS::Instance\n"
+        "    Properties:\n      ImageId: m-bp1g7004ksh0oeuc1234\n",
+        encoding="utf-8",
+    )
+    result = run_cli(
+        "render", "templates", "--region", "cn-hangzhou", "--region", "cn-beijing", "--out", "out", cwd=tmp_path
+    )
+    output = result.stdout + result.stderr
+    assert result.exit_code == 2, output
+    assert "Traceback" not in output and "internal error" not in output, output
+    assert named in output, output
+    assert not (tmp_path / "out").exists()
