@@ -65,7 +65,7 @@ class RenderReport(NamedTuple):
     artifacts: dict[str, tuple[Artifact, ...]]
     warnings: tuple[RenderWarning, ...]
     seconds: dict[str, float]
-    """Seconds spent per phase (:data:`PHASES`), for benchmarks and ``--verbose`` readers."""
+    """Seconds spent per phase (:data:`PHASES`), for benchmarks (``bench/render.py``)."""
 
 
 class ValidationRefused(DeploypkgError):
@@ -84,9 +84,10 @@ class ValidationRefused(DeploypkgError):
 
 PHASES = ("load", "validate", "resolve", "splice", "check", "manifest", "write")
 """Where a render's time goes: reading and parsing the inputs, validating them, resolving
-references (catalog reads, access rules, HEAD and signing), splicing every region's copy (and
-its manifest records), re-parsing spliced output as a check, encoding the manifest and each
-region's ``artifacts.json``, writing the staged output and moving it into place."""
+references (catalog reads, access rules, HEAD and signing), splicing every region's copy (with
+its manifest records; ``.j2`` files are rendered here), re-parsing spliced output as a check,
+encoding the manifest and each region's ``artifacts.json``, writing the staged output and
+moving it into place."""
 
 
 class _Prepared(NamedTuple):
@@ -297,7 +298,8 @@ class _Renderer:
             ]
             reparsed = load_text(text, template.path, source.project.table, template.display, template.bom)
             verify_rendered(template, reparsed, substitutions, template.display)
-            self._verified.add(signature)
+            if not recheck:
+                self._verified.add(signature)
             self.seconds["check"] += time.perf_counter() - started
         return template.encoded(text)
 
