@@ -259,6 +259,7 @@ def run_case(
         "regions": len(regions),
         "outputs": len(files),
         "validate": statistics.median(validates),
+        "fastest": (min(validates), min(renders), min(floors)),
         "render": statistics.median_low(renders),
         "floor": statistics.median(floors),
         # The phases of the median render (not per-phase medians, which need not add up).
@@ -330,6 +331,12 @@ def main() -> None:
                     f"{row['templates']:>9} {row['regions']:>7} {row['outputs']:>7} {row['validate']:>8.3f} "
                     f"{row['render']:>7.3f} {ratio:>15.2f} {row['floor']:>11.3f} "
                     f"{row['floor'] / row['validate']:>14.2f} {own:>23.2f} {row['requests']:>8} {row['needed']:>6}"
+                )
+                fastest_validate, fastest_render, fastest_floor = row["fastest"]
+                print(
+                    f"    fastest runs: validate {fastest_validate:.3f}, render {fastest_render:.3f} "
+                    f"(÷ validate {fastest_render / fastest_validate:.2f}), write floor {fastest_floor:.3f} "
+                    "(interference on a shared machine only ever adds time)"
                 )
                 print(
                     "    render phases: "
