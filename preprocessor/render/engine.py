@@ -109,8 +109,6 @@ class _Resolved(NamedTuple):
     """``package@version``, as the manifest shows it."""
     record: dict[str, Any]
     """What a manifest record of a use of it says about it."""
-    value_class: tuple[str, frozenset[str], bool]
-    """Its value's :func:`value_class`."""
 
 
 def _record(fields: dict[str, Any]) -> dict[str, Any]:
@@ -261,7 +259,6 @@ class _Renderer:
                 artifact,
                 label,
                 _record({"new": artifact.value, "package": label, "channel": artifact.channel}),
-                value_class(artifact.value),
             )
             self._region_artifacts[key] = found
         return found
@@ -282,7 +279,7 @@ class _Renderer:
         values = [resolved.artifact.value for resolved in found]
         for use, resolved, value in zip(uses, found, values, strict=True):
             artifact = resolved.artifact
-            if value not in safe:
+            if type(value) is not str or value not in safe:  # a malformed catalog may hold a non-string
                 check_value(value, template.display, use.span, resolved.label)
                 safe.add(value)
             result.artifacts[(artifact.package, artifact.version, artifact.kind)] = artifact
@@ -290,7 +287,7 @@ class _Renderer:
             {**record, **resolved.record} for record, resolved in zip(prepared.records, found, strict=True)
         )
         text = prepared.plan.apply(values)
-        signature = (id(template), tuple(resolved.value_class for resolved in found))
+        signature = (id(template), tuple(value_class(value) for value in values))  # values checked above
         if recheck or signature not in self._verified:
             started = time.perf_counter()
             substitutions = [

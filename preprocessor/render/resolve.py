@@ -90,7 +90,7 @@ class ArtifactResolver:
     _specs: dict[PackageSpec, Resolved] = field(default_factory=dict)
     _access: dict[tuple[str, str, str], DeploypkgError | None] = field(default_factory=dict)
     _artifacts: dict[tuple[PackageSpec, str, str], Artifact] = field(default_factory=dict)
-    _refusals: dict[tuple[PackageSpec, str, str], DeploypkgError] = field(default_factory=dict)
+    _refusals: dict[tuple[PackageSpec, str, str], Exception] = field(default_factory=dict)
     """Why a prefetched artifact could not be built, raised when the render asks for it."""
     _credentials_checked: bool = False
     _credentials_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -151,8 +151,8 @@ class ArtifactResolver:
         """Build every (spec, kind) artifact of every region ahead of the render, the regions in
         parallel: each file artifact costs a HEAD round trip (signing is local), and those need
         not wait for each other. The first region goes alone, so the catalog documents all
-        regions share are read once. A refusal is kept and raised when the render asks for that
-        artifact, in the render's own order; anything else is raised here."""
+        regions share are read once. Whatever goes wrong building an artifact is kept and raised
+        when the render asks for that artifact, so errors surface in the render's own order."""
         if not wanted or not regions:
             return
         self._prefetch_region(wanted, regions[0])
@@ -171,7 +171,7 @@ class ArtifactResolver:
                 continue
             try:
                 self._artifacts[key] = self._build(spec, kind, region)
-            except DeploypkgError as error:
+            except Exception as error:  # deferred, not handled: raised again by artifact()
                 self._refusals[key] = error
 
     def _build(self, spec: PackageSpec, kind: str, region: str) -> Artifact:
