@@ -160,9 +160,12 @@ class ArtifactResolver:
         if rest:
             from concurrent.futures import ThreadPoolExecutor
 
-            with ThreadPoolExecutor(max_workers=min(workers, len(rest))) as pool:
+            pool = ThreadPoolExecutor(max_workers=min(workers, len(rest)))
+            try:
                 for _ in pool.map(lambda region: self._prefetch_region(wanted, region), rest):
                     pass
+            finally:  # on Ctrl-C, regions not started are dropped
+                pool.shutdown(wait=True, cancel_futures=True)
 
     def _prefetch_region(self, wanted: Sequence[tuple[PackageSpec, str]], region: str) -> None:
         for spec, kind in wanted:
