@@ -12,10 +12,24 @@ import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from hostile.corpus import ALI_IMAGE, AWS_IMAGE, ROS_JSON, Case, Expect, all_cases, jinja_cases, project
+from hostile.corpus import (
+    ALI_IMAGE,
+    AWS_IMAGE,
+    FORMATS,
+    ROS_JSON,
+    Case,
+    Expect,
+    Format,
+    all_cases,
+    jinja_cases,
+    project,
+)
 from hostile.harness import MEMORY_LIMIT, Zygote, check, run_case, run_limited
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 VANISH = Path(__file__).resolve().parent / "hostile" / "vanish.py"
@@ -196,3 +210,74 @@ def test_bom_and_crlf_positions_in_refs(tmp_path: Path) -> None:
     line = ROS_JSON[: ROS_JSON.index("m-bp1g7004")].count("\n") + 1
     column = len(ROS_JSON[: ROS_JSON.index("m-bp1g7004")].rsplit("\n", 1)[1]) + 1
     assert f"web.json:{line}:{column}" in outcome.output, outcome.output
+
+
+# ------------------------------------------------------------------ mutations (hypothesis)
+# Beyond the fixed corpus: random edits of every base template, loaded and checked in-process.
+# Anything but a template, None or a DeploypkgError (with the file named) is a crash.
+
+SYNTAX = "{}[]()\"':,=#&*!|>-$%\\\t\n\r ~@`<?.0123456789abcxyzAZ_\ufeff\u00e9\u7f51\U0001f600\x00"
+
+
+@st.composite
+def mutated(draw: st.DrawFn, text: str) -> str:
+    for _ in range(draw(st.integers(1, 4))):
+        at = draw(st.integers(0, len(text)))
+        operation = draw(st.sampled_from(["delete", "insert", "replace", "duplicate-line", "truncate"]))
+        if operation == "delete":
+            text = text[:at] + text[at + draw(st.integers(1, 20)) :]
+        elif operation == "insert":
+            text = text[:at] + draw(st.text(alphabet=SYNTAX, min_size=1, max_size=8)) + text[at:]
+        elif operation == "replace" and at < len(text):
+            text = text[:at] + draw(st.sampled_from(SYNTAX)) + text[at + 1 :]
+        elif operation == "duplicate-line":
+            start = text.rfind("\n", 0, at) + 1
+            end = text.find("\n", at)
+            line = text[start : end + 1] if end != -1 else text[start:] + "\n"
+            text = text[:start] + line + text[start:]
+        elif operation == "truncate":
+            text = text[:at]
+    return text
+
+
+@pytest.fixture(scope="module")
+def projects(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    from preprocessor.project import project_for
+
+    found = {}
+    for provider in ("alicloud", "aws"):
+        root = tmp_path_factory.mktemp(provider)
+        templates = project(root, provider)
+        found[provider] = (project_for(templates / "x.json"), templates)
+    return found
+
+
+@pytest.mark.parametrize("fmt", [pytest.param(fmt, id=fmt.key) for fmt in FORMATS])
+def test_random_edits_never_crash_the_loaders_or_the_rules(fmt: Format, projects: dict[str, Any]) -> None:
+    from preprocessor.errors import DeploypkgError
+    from preprocessor.templates import load_text
+    from preprocessor.validate.checks import check_template
+
+    project_, templates = projects[fmt.provider]
+    path = templates / fmt.filename
+
+    @settings(
+        max_examples=60 if fmt.key == "tf-hcl" else 150,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    @given(text=mutated(fmt.text))
+    def run(text: str) -> None:
+        try:
+            template = load_text(text, path, project_.table, fmt.filename)
+        except DeploypkgError as error:
+            assert error.file == fmt.filename, error.render()
+            assert error.render().strip()
+            return
+        if template is not None:
+            list(check_template(template, project_))
+            template.encoded()
+
+    run()
