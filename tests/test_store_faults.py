@@ -26,6 +26,8 @@ import pytest
 from conftest import REPO, MotoServer
 from faultproxy import Fault, FaultProxy
 from helpers import run_cli
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from preprocessor.catalog.distribute import DistributeOptions, distribute
 from preprocessor.catalog.lifecycle import init, release
@@ -425,3 +427,100 @@ def test_render_refuses_a_corrupt_catalog_document(corruption: str, tmp_path: Pa
     assert "Traceback" not in output and "internal error" not in output, output
     assert named in output, output
     assert not (tmp_path / "out").exists()
+
+
+# Random corruption of every kind of catalog document: a model object comes out well-typed, or
+# CatalogError names the document. (A wrong type let through fails far away, as an internal error.)
+
+DOCUMENTS = {
+    "catalog.json": "CatalogInfo",
+    "packages/web-image/package.json": "Package",
+    VERSION_FILE: "PackageVersion",
+    "packages/worker-image/channels/prod.json": "Channel",
+    "services/demo-service.json": "Service",
+}
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False) | st.text(max_size=5),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3),
+    max_leaves=6,
+)
+
+
+@st.composite
+def corrupted(draw: st.DrawFn, document: Any) -> Any:
+    """``document`` with one value somewhere inside replaced by a random JSON value (or itself)."""
+    if isinstance(document, dict) and document and draw(st.booleans()):
+        key = draw(st.sampled_from(sorted(document)))
+        return {**document, key: draw(corrupted(document[key]))}
+    if isinstance(document, list) and document and draw(st.booleans()):
+        index = draw(st.integers(0, len(document) - 1))
+        return [*document[:index], draw(corrupted(document[index])), *document[index + 1 :]]
+    return draw(JSON_VALUES)
+
+
+def _well_typed(value: Any) -> None:
+    """Every dataclass field holds what its annotation says (nested dataclasses, tuples, dicts)."""
+    import dataclasses
+    import typing
+
+    hints = typing.get_type_hints(type(value))
+    for field in dataclasses.fields(value):
+        _conforms(getattr(value, field.name), hints[field.name], f"{type(value).__name__}.{field.name}")
+
+
+def _conforms(value: Any, hint: Any, where: str) -> None:
+    import dataclasses
+    import types
+    import typing
+
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        assert any(_matches(value, arg) for arg in args), f"{where} = {value!r} is not {hint}"
+    elif origin in (tuple, list):
+        assert isinstance(value, origin), f"{where} = {value!r} is not {hint}"
+        for item in value:
+            _conforms(item, args[0], where)
+    elif origin is dict:
+        assert isinstance(value, dict), f"{where} = {value!r} is not {hint}"
+        for key, item in value.items():
+            _conforms(key, args[0], where)
+            _conforms(item, args[1], where)
+    elif dataclasses.is_dataclass(hint):
+        assert isinstance(value, hint), f"{where} = {value!r} is not {hint}"
+        _well_typed(value)
+    else:
+        assert isinstance(value, hint), f"{where} = {value!r} is not {hint}"
+
+
+def _matches(value: Any, hint: Any) -> bool:
+    try:
+        _conforms(value, hint, "")
+    except AssertionError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("path", list(DOCUMENTS))
+def test_random_corruption_of_a_catalog_document_is_refused_or_well_typed(path: str) -> None:
+    """The store hands ``from_json`` a JSON object (anything else is refused when decoded): a
+    random value is put somewhere inside one of its fields."""
+    from preprocessor.catalog import model
+
+    kind = getattr(model, DOCUMENTS[path])
+    original = json.loads((REPO / "fixtures" / "alicloud" / "catalog" / path).read_text(encoding="utf-8"))
+
+    @settings(max_examples=150, deadline=None, derandomize=True, database=None)
+    @given(
+        document=st.sampled_from(sorted(original)).flatmap(
+            lambda key: corrupted(original[key]).map(lambda value: {**original, key: value})
+        )
+    )
+    def run(document: Any) -> None:
+        try:
+            loaded = kind.from_json(document, path)
+        except CatalogError as error:
+            assert path in error.render()
+            return
+        _well_typed(loaded)
+
+    run()
