@@ -18,6 +18,7 @@ import pytest
 from hostile.corpus import (
     ALI_IMAGE,
     AWS_IMAGE,
+    CONFIG,
     FORMATS,
     ROS_JSON,
     Case,
@@ -214,9 +215,10 @@ def test_bom_and_crlf_positions_in_refs(tmp_path: Path) -> None:
 
 # ------------------------------------------------------------------ mutations (hypothesis)
 # Beyond the fixed corpus: random edits of every base template, loaded and checked in-process.
-# Anything but a template, None or a DeploypkgError (with the file named) is a crash.
+# Anything but a template, None or a DeploypkgError (with the file named) is a crash. The text is
+# what a file can decode to (no lone surrogates: invalid UTF-8 is refused before, DPK002).
 
-SYNTAX = "{}[]()\"':,=#&*!|>-$%\\\t\n\r ~@`<?.0123456789abcxyzAZ_\ufeff\u00e9\u7f51\U0001f600\x00"
+SYNTAX = "{}[]()\"':,=#&*!|>-$%\\\t\n\r ~@`<?.0123456789abcxyzAZ_\ufeff\u00e9\u7f51\U0001f600\x00\x01\x85\u2028"
 
 
 @st.composite
@@ -279,5 +281,24 @@ def test_random_edits_never_crash_the_loaders_or_the_rules(fmt: Format, projects
         if template is not None:
             list(check_template(template, project_))
             template.encoded()
+
+    run()
+
+
+@pytest.mark.parametrize("provider", ["alicloud", "aws"])
+def test_random_edits_never_crash_the_config_parser(provider: str, tmp_path: Path) -> None:
+    from preprocessor.config import parse_config
+    from preprocessor.errors import DeploypkgError
+
+    path = tmp_path / "deploypkg.yaml"
+
+    @settings(max_examples=150, deadline=None, derandomize=True, database=None)
+    @given(text=mutated(CONFIG[provider]))
+    def run(text: str) -> None:
+        path.write_text(text, encoding="utf-8")
+        try:
+            parse_config(path)
+        except DeploypkgError as error:
+            assert error.file is not None and error.file.endswith("deploypkg.yaml"), error.render()
 
     run()

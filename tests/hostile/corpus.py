@@ -950,6 +950,14 @@ def project_configs() -> Iterator[Case]:
         yield Case(
             case_id, _with_config(text), Expect.ERROR, "deploypkg.yaml", line, refs=case_id == "config-truncated"
         )
+    yield Case("config-control-character", _with_config(base + "\x01x: 1\n"), Expect.ERROR, "deploypkg.yaml", 7)
+    yield Case(
+        "computenest-config-control-character",
+        _with_config("Service:\n  \x07Name: demo\n", ".computenest/config.yaml"),
+        Expect.ERROR,
+        "config.yaml",
+        2,
+    )
     yield Case("config-binary", _with_config(random.Random(7).randbytes(2048)), Expect.ERROR, "deploypkg.yaml")
     yield Case("config-latin1", _with_config(base.encode() + b"# caf\xe9\n"), Expect.ERROR, "deploypkg.yaml")
     yield Case("config-empty", _with_config(b""), Expect.NO_CRASH, None)
