@@ -302,3 +302,22 @@ def test_random_edits_never_crash_the_config_parser(provider: str, tmp_path: Pat
             assert error.file is not None and error.file.endswith("deploypkg.yaml"), error.render()
 
     run()
+
+
+def test_random_edits_never_crash_the_computenest_reader(tmp_path: Path) -> None:
+    from preprocessor.computenest import read_associations
+    from preprocessor.errors import DeploypkgError
+
+    source = (FIXTURES / "alicloud" / ".computenest" / "config.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "config.yaml"
+
+    @settings(max_examples=150, deadline=None, derandomize=True, database=None)
+    @given(text=mutated(source))
+    def run(text: str) -> None:
+        path.write_text(text, encoding="utf-8")
+        try:
+            read_associations(path)
+        except DeploypkgError as error:
+            assert error.file is not None and error.file.endswith("config.yaml"), error.render()
+
+    run()
