@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from preprocessor.cli.options import account_option, config_option, endpoint_option, expires_option
 from preprocessor.terraform import PlanOptions, PlanReport
 from preprocessor.terraform import plan as run_plan
 from preprocessor.terraform.output import PrefixedOutput
@@ -56,24 +57,16 @@ def _summary(report: PlanReport, terraform_args: tuple[str, ...]) -> None:
 )
 @click.option("-r", "--region", "regions", multiple=True, metavar="REGION", help="Region to plan (repeatable).")
 @click.option("--all-regions", is_flag=True, help="Every region where all referenced packages are available.")
-@click.option("--account", metavar="ID", help="Apply the catalog's access rules for this account.")
-@click.option("--config", type=click.Path(path_type=Path, dir_okay=False), help="Use this deploypkg.yaml.")
+@account_option
+@config_option
 @click.option(
     "--work-dir",
     type=click.Path(path_type=Path, file_okay=False),
     help="Parent of the region work directories [default: DIR/.deploypkg/plan].",
 )
 @click.option("--parallel", type=click.IntRange(min=1), default=1, show_default=True, help="Regions planned at once.")
-@click.option(
-    "--expires", default="1h", show_default=True, help="Presigned URL lifetime: seconds, or 15m, 1h, 7d (max 7d)."
-)
-@click.option(
-    "--endpoint",
-    type=click.Choice(["public", "internal"]),
-    default="public",
-    show_default=True,
-    help="Sign URLs for the public or the in-region (internal) object-store endpoint.",
-)
+@expires_option
+@endpoint_option
 @click.option("--terraform", "terraform", metavar="PATH", help="The terraform binary [default: $TERRAFORM, or PATH].")
 @click.pass_context
 def plan(

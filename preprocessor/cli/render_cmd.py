@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from preprocessor.cli.options import account_option, config_option, endpoint_option, expires_option
 from preprocessor.errors import DeploypkgError
 
 FORMATS = ("text", "json")
@@ -28,22 +29,10 @@ FORMATS = ("text", "json")
     type=click.Path(file_okay=False, path_type=Path),
     help="Output directory: DIR/<region>/…, replaced as a whole when everything succeeded.",
 )
-@click.option("--account", help="Apply the catalog's access rules for this account (default: config `account`).")
-@click.option(
-    "--expires", default="1h", show_default=True, help="Presigned URL lifetime: seconds, or 15m, 1h, 7d (max 7d)."
-)
-@click.option(
-    "--endpoint",
-    type=click.Choice(["public", "internal"]),
-    default="public",
-    show_default=True,
-    help="Sign URLs for the public or the in-region (internal) object-store endpoint.",
-)
-@click.option(
-    "--config",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Use this deploypkg.yaml for every template (default: the nearest one above each template).",
-)
+@account_option
+@expires_option
+@endpoint_option
+@config_option
 @click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True)
 def render(
     paths: tuple[Path, ...],

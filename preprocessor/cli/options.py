@@ -1,0 +1,31 @@
+"""Options shared by several commands, declared once so their names, defaults and help agree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+config_option = click.option(
+    "--config",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Use this deploypkg.yaml for every template (default: the nearest one above each template).",
+)
+
+account_option = click.option(
+    "--account",
+    metavar="ID",
+    help="Apply the catalog's access rules for this account (default: the config's `account`).",
+)
+
+expires_option = click.option(
+    "--expires", default="1h", show_default=True, help="Presigned URL lifetime: seconds, or 15m, 1h, 7d (max 7d)."
+)
+
+endpoint_option = click.option(
+    "--endpoint",
+    type=click.Choice(["public", "internal"]),
+    default="public",
+    show_default=True,
+    help="Sign URLs for the public or the in-region (internal) object-store endpoint.",
+)
