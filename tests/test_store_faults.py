@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import re
 import shutil
 import time
@@ -524,3 +525,34 @@ def test_random_corruption_of_a_catalog_document_is_refused_or_well_typed(path: 
         _well_typed(loaded)
 
     run()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_distribute_under_random_faults_never_lies_and_a_clean_rerun_completes(
+    catalog: Catalog, proxy: FaultProxy, seed: int
+) -> None:
+    """Faults of every kind at random requests: whatever distribute concludes, every region the
+    version document calls available has its object; a rerun without faults completes."""
+    chance = random.Random(seed)
+    faults = [Fault.SLOW_DOWN, Fault.INTERNAL_ERROR, Fault.DROP, Fault.CLOSE_MID_RESPONSE, Fault.ACCESS_DENIED]
+    for _ in range(4):
+        proxy.inject(chance.choice(faults), skip=chance.randrange(12), times=chance.randint(1, 3))
+    store = faulty(catalog, proxy, max_attempts=2)
+    regions = ["us-west-2", "eu-west-1"]
+    try:
+        distribute(store, "app-bundle", "1.0.0", regions, DistributeOptions(parallel=2))
+    except DeploypkgError as error:
+        assert "Traceback" not in error.render()
+    assert any(seen.fault is not Fault.PASS for seen in proxy.seen), "no fault was injected"
+    version = catalog.version()  # whole JSON, or this raises
+    key = version["source"]["object_key"]
+    for region, recorded in version["distributions"].items():
+        if recorded["status"] == "available":
+            found = catalog.direct.head_object(region, catalog.regional(region), key)
+            assert found is not None and found.size == len(PAYLOAD), f"{region} is recorded but not there"
+    proxy.clear()
+    outcomes = distribute(store, "app-bundle", "1.0.0", regions, DistributeOptions(parallel=2))
+    assert [outcome.status.value for outcome in outcomes] == ["available", "available"]
+    for region in regions:
+        found = catalog.direct.head_object(region, catalog.regional(region), key)
+        assert found is not None and found.sha256 in (None, hashlib.sha256(PAYLOAD).hexdigest())
