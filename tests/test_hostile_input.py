@@ -321,3 +321,45 @@ def test_random_edits_never_crash_the_computenest_reader(tmp_path: Path) -> None
             assert error.file is not None and error.file.endswith("config.yaml"), error.render()
 
     run()
+
+
+# ------------------------------------------------------------------ a hostile --out
+
+
+def _render_project(root: Path) -> None:
+    templates = project(root)
+    (templates / "web.json").write_text(ROS_JSON, encoding="utf-8")
+    shutil.copytree(FIXTURES / "alicloud" / "catalog", root / "catalog")
+
+
+def _tree(directory: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("kind", ["web-app-manifest", "copied-render-manifest", "extra-file-beside-a-render"])
+def test_render_never_replaces_a_directory_it_did_not_write(kind: str, tmp_path: Path) -> None:
+    """Render replaces --out as a whole, so it must be sure the directory is its own output: a
+    manifest.json of another tool, or files no render wrote, make it refuse (exit 2), untouched."""
+    _render_project(tmp_path)
+    target = tmp_path / "webapp"
+    if kind == "web-app-manifest":
+        target.mkdir()
+        (target / "manifest.json").write_text('{"name": "my-pwa", "start_url": "/"}\n', encoding="utf-8")
+    else:
+        done = run_limited(
+            ["-m", "preprocessor", "render", "templates", "--region=cn-hangzhou", "--out", "webapp"], tmp_path, 20
+        )
+        assert done.exit_code == 0, done.output
+        if kind == "copied-render-manifest":
+            for entry in target.iterdir():
+                if entry.is_dir():
+                    shutil.rmtree(entry)
+    (target / "src").mkdir()
+    (target / "src" / "app.js").write_text("precious\n", encoding="utf-8")
+    before = _tree(target)
+    outcome = run_limited(
+        ["-m", "preprocessor", "render", "templates", "--region=cn-hangzhou", "--out", "webapp"], tmp_path, 20
+    )
+    assert outcome.exit_code == 2, outcome.output
+    assert "webapp" in outcome.output and "Traceback" not in outcome.output, outcome.output
+    assert _tree(target) == before, "render changed a directory it did not write"
