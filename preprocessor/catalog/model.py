@@ -2,7 +2,8 @@
 
 Each class maps to one JSON document of the catalog layout (docs/architecture.md) through
 ``to_json()`` / ``from_json()``; ``from_json`` raises :class:`CatalogError` naming the document
-when a field is missing or of the wrong type.
+when a field is missing or of the wrong type (every field is checked, so consumers get
+well-typed objects; JSON true/false is never an integer).
 """
 
 from __future__ import annotations
@@ -49,15 +50,70 @@ class Visibility(str, enum.Enum):
     PRIVATE = "private"
 
 
-def _require(doc: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
+_KINDS: dict[type, str] = {str: "a string", int: "an integer", dict: "a JSON object", list: "a list"}
+
+
+def _object(doc: Any, where: str) -> dict[str, Any]:
     if not isinstance(doc, dict):
-        raise CatalogError(f"{where}: expected a JSON object, found {type(doc).__name__}")
+        raise CatalogError(f"{where}: expected a JSON object, found {_json_type(doc)}")
+    return doc
+
+
+def _json_type(value: Any) -> str:
+    """The JSON name of a decoded value's type, for messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, list):
+        return "a list"
+    return "a JSON object" if isinstance(value, dict) else type(value).__name__
+
+
+def _is(value: Any, kind: type) -> bool:
+    # JSON true/false decode to bool, a subclass of int: never an integer field.
+    return isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+
+
+def _require(doc: Any, key: str, kind: type, where: str) -> Any:
+    """``doc[key]``, which must be present, not null, and of ``kind`` (str, int, dict or list)."""
+    _object(doc, where)
     if key not in doc:
         raise CatalogError(f"{where}: missing field {key!r}")
-    value = doc[key]
-    if not isinstance(value, kind):
-        raise CatalogError(f"{where}: field {key!r} has the wrong type ({type(value).__name__})")
+    if doc[key] is None:
+        raise CatalogError(f"{where}: field {key!r} must be {_KINDS[kind]}, found null")
+    return _optional(doc, key, kind, where)
+
+
+def _optional(doc: dict[str, Any], key: str, kind: type, where: str) -> Any:
+    """``doc[key]`` if present and not null (else None), which must be of ``kind``."""
+    value = doc.get(key)
+    if value is not None and not _is(value, kind):
+        raise CatalogError(f"{where}: field {key!r} must be {_KINDS[kind]}, found {_json_type(value)}")
     return value
+
+
+def _size(doc: dict[str, Any], key: str, where: str) -> int | None:
+    """An optional byte count: a non-negative integer."""
+    value: int | None = _optional(doc, key, int, where)
+    if value is not None and value < 0:
+        raise CatalogError(f"{where}: field {key!r} must not be negative, found {value}")
+    return value
+
+
+def _strings(doc: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
+    """An optional list of strings (absent or null: empty)."""
+    values = _optional(doc, key, list, where) or []
+    for index, value in enumerate(values):
+        if not isinstance(value, str):
+            raise CatalogError(f"{where}: field {key!r} item {index} must be a string, found {_json_type(value)}")
+    return tuple(values)
 
 
 def _enum(enum_type: type[enum.Enum], value: Any, where: str) -> Any:
@@ -96,6 +152,8 @@ class CatalogInfo:
     @classmethod
     def from_json(cls, doc: dict[str, Any], where: str = "catalog.json") -> CatalogInfo:
         version = _require(doc, "format_version", int, where)
+        if version < 1:
+            raise CatalogError(f"{where}: field 'format_version' must be 1 or more, found {version}")
         if version > FORMAT_VERSION:
             raise CatalogError(
                 f"{where}: catalog format {version} is newer than this deploypkg understands ({FORMAT_VERSION})",
@@ -105,7 +163,7 @@ class CatalogInfo:
             provider=_require(doc, "provider", str, where),
             bucket_pattern=_require(doc, "bucket_pattern", str, where),
             format_version=version,
-            promotion_order=tuple(doc.get("promotion_order") or ("dev", "test", "prod")),
+            promotion_order=_strings(doc, "promotion_order", where) or ("dev", "test", "prod"),
         )
 
 
@@ -129,8 +187,8 @@ class Package:
         return cls(
             name=_require(doc, "name", str, where),
             type=_enum(PackageType, _require(doc, "type", str, where), where),
-            owner=doc.get("owner"),
-            description=doc.get("description", ""),
+            owner=_optional(doc, "owner", str, where),
+            description=_optional(doc, "description", str, where) or "",
         )
 
 
@@ -152,10 +210,17 @@ class Source:
 
     @classmethod
     def from_json(cls, doc: dict[str, Any], where: str) -> Source:
-        if not isinstance(doc, dict):
-            raise CatalogError(f"{where}: 'source' must be an object")
-        known = {k: doc.get(k) for k in cls.__dataclass_fields__}
-        return cls(**known)
+        _object(doc, where)
+        return cls(
+            region=_optional(doc, "region", str, where),
+            image_id=_optional(doc, "image_id", str, where),
+            bucket=_optional(doc, "bucket", str, where),
+            object_key=_optional(doc, "object_key", str, where),
+            sha256=_optional(doc, "sha256", str, where),
+            size=_size(doc, "size", where),
+            image_ref=_optional(doc, "image_ref", str, where),
+            chart_ref=_optional(doc, "chart_ref", str, where),
+        )
 
 
 @dataclass
@@ -187,9 +252,19 @@ class Distribution:
 
     @classmethod
     def from_json(cls, region: str, doc: dict[str, Any], where: str) -> Distribution:
-        status = _enum(DistributionStatus, _require(doc, "status", str, where), where)
-        known = {k: doc.get(k) for k in cls.__dataclass_fields__ if k not in ("region", "status")}
-        return cls(region=region, status=status, **known)
+        return cls(
+            region=region,
+            status=_enum(DistributionStatus, _require(doc, "status", str, where), where),
+            image_id=_optional(doc, "image_id", str, where),
+            bucket=_optional(doc, "bucket", str, where),
+            object_key=_optional(doc, "object_key", str, where),
+            image_ref=_optional(doc, "image_ref", str, where),
+            chart_ref=_optional(doc, "chart_ref", str, where),
+            sha256=_optional(doc, "sha256", str, where),
+            size=_size(doc, "size", where),
+            updated_at=_optional(doc, "updated_at", str, where),
+            error=_optional(doc, "error", str, where),
+        )
 
 
 @dataclass
@@ -226,19 +301,19 @@ class PackageVersion:
 
     @classmethod
     def from_json(cls, doc: dict[str, Any], where: str) -> PackageVersion:
-        dists = doc.get("distributions") or {}
-        if not isinstance(dists, dict):
-            raise CatalogError(f"{where}: 'distributions' must be an object")
+        _object(doc, where)
+        dists: dict[str, Any] = _optional(doc, "distributions", dict, where) or {}
+        source = _optional(doc, "source", dict, where) or {}
         return cls(
             package=_require(doc, "package", str, where),
             version=_require(doc, "version", str, where),
             status=_enum(VersionStatus, _require(doc, "status", str, where), where),
-            source=Source.from_json(doc.get("source") or {}, where),
+            source=Source.from_json(source, f"{where} source"),
             distributions={r: Distribution.from_json(r, d, f"{where} region {r}") for r, d in dists.items()},
-            created_at=doc.get("created_at"),
-            published_at=doc.get("published_at"),
-            revoked_at=doc.get("revoked_at"),
-            revoked_reason=doc.get("revoked_reason"),
+            created_at=_optional(doc, "created_at", str, where),
+            published_at=_optional(doc, "published_at", str, where),
+            revoked_at=_optional(doc, "revoked_at", str, where),
+            revoked_reason=_optional(doc, "revoked_reason", str, where),
         )
 
 
@@ -246,6 +321,10 @@ class PackageVersion:
 class ChannelEntry:
     version: str
     at: str
+
+    @classmethod
+    def from_json(cls, doc: Any, where: str) -> ChannelEntry:
+        return cls(version=_require(doc, "version", str, where), at=_require(doc, "at", str, where))
 
 
 @dataclass
@@ -268,12 +347,13 @@ class Channel:
 
     @classmethod
     def from_json(cls, doc: dict[str, Any], where: str) -> Channel:
-        history = doc.get("history") or []
+        _object(doc, where)
+        history: list[Any] = _optional(doc, "history", list, where) or []
         return cls(
             package=_require(doc, "package", str, where),
             name=_require(doc, "channel", str, where),
             version=_require(doc, "version", str, where),
-            history=[ChannelEntry(str(e["version"]), str(e["at"])) for e in history if isinstance(e, dict)],
+            history=[ChannelEntry.from_json(entry, f"{where} history item {i}") for i, entry in enumerate(history)],
         )
 
 
@@ -303,7 +383,7 @@ class Service:
         return cls(
             name=_require(doc, "name", str, where),
             visibility=_enum(Visibility, _require(doc, "visibility", str, where), where),
-            whitelist=tuple(doc.get("whitelist") or ()),
-            packages=tuple(doc.get("packages") or ()),
-            owner=doc.get("owner"),
+            whitelist=_strings(doc, "whitelist", where),
+            packages=_strings(doc, "packages", where),
+            owner=_optional(doc, "owner", str, where),
         )
