@@ -333,7 +333,8 @@ def test_render_through_failures(catalog: Catalog, proxy: FaultProxy, tmp_path: 
     output = failed.stdout + failed.stderr
     assert failed.exit_code == 2, output
     assert "Traceback" not in output and "internal error" not in output, output
-    assert catalog.regional("eu-west-1") in output, output
+    # The regions' HEADs run in parallel: the error may name any object the stop cut off.
+    assert any(f"s3://{catalog.regional(region)}/" in output for region in REGIONS), output
     assert _snapshot(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == siblings, "a staging directory was left behind"
     assert json.loads((out / "manifest.json").read_text(encoding="utf-8"))
