@@ -19,43 +19,51 @@ def is_template_name(name: str) -> bool:
     return name.endswith(TEMPLATE_SUFFIXES)
 
 
-def _unreadable(display: str, message: str, hint: str | None = None) -> InputError:
-    return InputError(message, file=display, hint=hint, rule="DPK002")
+def _unreadable(display: str, message: str, hint: str | None = None, rule: str = "DPK002") -> InputError:
+    return InputError(message, file=display, hint=hint, rule=rule)
 
 
 def read_source(path: Path, display: str) -> tuple[str, bool]:
     """The file decoded as ``utf-8-sig`` with line endings kept, and whether it had a BOM."""
+    return decode_source(read_regular_file(path, display, limit=MAX_TEMPLATE_BYTES), display)
+
+
+def read_regular_file(path: Path, display: str, *, limit: int, what: str = "template", rule: str = "DPK002") -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes; anything else (a pipe, a device, a
+    directory, a link loop, a file too large or unreadable) is an :class:`InputError` naming
+    ``display`` with ``rule``. ``what`` names what the file should have been, for the message."""
+
+    def unreadable(message: str, hint: str | None = None) -> InputError:
+        return _unreadable(display, message, hint, rule)
+
     try:
         info = os.stat(path)
         if stat.S_ISDIR(info.st_mode):
             raise IsADirectoryError
         if not stat.S_ISREG(info.st_mode):
-            raise _unreadable(display, "this is not a regular file (a device, socket or pipe)")
+            raise unreadable("this is not a regular file (a device, socket or pipe)")
         with open(path, "rb") as handle:
-            data = handle.read(MAX_TEMPLATE_BYTES + 1)
+            data = handle.read(limit + 1)
     except FileNotFoundError:
         if os.path.islink(path):
             target = os.readlink(path)
-            raise _unreadable(
-                display, f"a dangling symbolic link: its target {target} does not exist", "fix or remove the link"
+            raise unreadable(
+                f"a dangling symbolic link: its target {target} does not exist", "fix or remove the link"
             ) from None
-        raise _unreadable(display, "the file does not exist (or vanished while being read)") from None
+        raise unreadable("the file does not exist (or vanished while being read)") from None
     except IsADirectoryError:
         try:
             os.listdir(path)
         except OSError as exc:
-            raise _unreadable(display, f"cannot read the directory: {exc.strerror or exc}") from None
-        raise _unreadable(display, "this is a directory, not a template file") from None
+            raise unreadable(f"cannot read the directory: {exc.strerror or exc}") from None
+        raise unreadable(f"this is a directory, not a {what} file") from None
     except PermissionError:
-        raise _unreadable(display, "cannot read the file: permission denied", "check the file's permissions") from None
+        raise unreadable("cannot read the file: permission denied", "check the file's permissions") from None
     except OSError as exc:
-        raise _unreadable(display, f"cannot read the file: {exc.strerror or exc}") from None
-    if len(data) > MAX_TEMPLATE_BYTES:
-        raise _unreadable(
-            display,
-            f"the file is larger than {MAX_TEMPLATE_BYTES // (1024 * 1024)} MiB, too large for a template",
-        )
-    return decode_source(data, display)
+        raise unreadable(f"cannot read the file: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise unreadable(f"the file is larger than {limit // (1024 * 1024)} MiB, too large for a {what}")
+    return data
 
 
 def _position(body: bytes, offset: int) -> tuple[int, int]:
