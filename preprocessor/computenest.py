@@ -35,18 +35,20 @@ Placeholder relations are keyed by the placeholder name (``app-bundle`` above), 
 from __future__ import annotations
 
 import functools
+import os
 import re
 from collections.abc import Collection
 from pathlib import Path
 
 import yaml
 
-from preprocessor.config import Association
+from preprocessor.config import Association, compose_config, is_config_file, read_config_text
 from preprocessor.errors import ConfigError, InputError
 from preprocessor.names import PackageSpec, check
 
 COMPUTENEST_DIR = ".computenest"
 CONFIG_FILE = "config.yaml"
+WHAT = "Compute Nest config"
 
 # relation section -> placeholder types its keys may use (None: keyed by a literal image ID)
 RELATIONS: dict[str, tuple[str, ...] | None] = {
@@ -65,7 +67,7 @@ def find_computenest_config(start: Path, stop: Path | None) -> Path | None:
     """``.computenest/config.yaml`` in ``start`` or a directory above it, not going above ``stop``
     (when ``start`` is under ``stop``; otherwise only ``start`` itself is looked at).
     Cached: a scan asks once per template directory."""
-    return _find(start.resolve(), stop.resolve() if stop is not None else None)
+    return _find(Path(os.path.realpath(start)), Path(os.path.realpath(stop)) if stop is not None else None)
 
 
 @functools.lru_cache(maxsize=256)
@@ -76,7 +78,7 @@ def _find(here: Path, stop: Path | None) -> Path | None:
         candidates += [parent for parent in here.parents if parent.is_relative_to(limit)]
     for directory in candidates:
         candidate = directory / COMPUTENEST_DIR / CONFIG_FILE
-        if candidate.is_file():
+        if is_config_file(candidate):
             return candidate
     return None
 
@@ -89,7 +91,17 @@ def clear_cache() -> None:
 def read_associations(path: Path, skip: Collection[str] = ()) -> dict[str, Association]:
     """Association key → :class:`Association` from a Compute Nest config; keys in ``skip``
     (already mapped by ``deploypkg.yaml``) are left out without being checked."""
-    root = _compose(path)
+    return associations_from_text(read_text(path), path, skip)
+
+
+def read_text(path: Path) -> str:
+    """The config's text, read as safely as a template (a regular file of bounded size)."""
+    return read_config_text(path, WHAT)
+
+
+def associations_from_text(text: str, path: Path, skip: Collection[str] = ()) -> dict[str, Association]:
+    """:func:`read_associations` of the config's text as already read from ``path``."""
+    root = compose_config(text, path, WHAT)
     if not isinstance(root, yaml.MappingNode):
         return {}
     artifacts = _artifact_names(path, _child(root, "Artifact"))
@@ -114,24 +126,6 @@ def read_associations(path: Path, skip: Collection[str] = ()) -> dict[str, Assoc
                 key, PackageSpec(package), str(path), key_node.start_mark.line + 1, key_node.start_mark.column + 1
             )
     return found
-
-
-def _compose(path: Path) -> yaml.Node | None:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read Compute Nest config: {exc}", file=str(path), rule="DPK010") from None
-    try:
-        return yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        raise ConfigError(
-            f"Compute Nest config is not valid YAML: {exc.problem}",
-            file=str(path),
-            line=mark.line + 1 if mark else None,
-            column=mark.column + 1 if mark else None,
-            rule="DPK010",
-        ) from None
 
 
 def _child(node: yaml.Node | None, key: str) -> yaml.Node | None:

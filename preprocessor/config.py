@@ -33,8 +33,10 @@ import yaml
 from preprocessor.errors import ConfigError, InputError
 from preprocessor.names import PackageSpec, check, parse_package_spec
 from preprocessor.rules import RULES, Severity
+from preprocessor.templates.source import read_regular_file
 
 CONFIG_NAMES = ("deploypkg.yaml", "deploypkg.yml")
+MAX_CONFIG_BYTES = 4 * 1024 * 1024
 
 
 class Association(NamedTuple):
@@ -58,6 +60,8 @@ class ProjectConfig:
     resource_types: dict[str, tuple[str, ...]] = field(default_factory=dict)
     rule_severity: dict[str, Severity | None] = field(default_factory=dict)
     """Rule ID → overridden severity; ``None`` turns the rule off."""
+    text: str = field(default="", repr=False, compare=False)
+    """The config file's text as read (its ``# deploypkg: ignore=`` comments apply to DPK202)."""
 
     @property
     def root(self) -> Path:
@@ -69,16 +73,19 @@ class ProjectConfig:
         if self.catalog and self.catalog.startswith("file://"):
             raw = self.catalog[len("file://") :]
             if not os.path.isabs(raw):
-                return "file://" + str((self.root / raw).resolve())
+                return "file://" + os.path.realpath(self.root / raw)
         return self.catalog
 
 
 def find_config(starts: Sequence[Path] = ()) -> Path | None:
     """The nearest ``deploypkg.yaml`` upward from the given paths (their directories), then
-    upward from the working directory."""
+    upward from the working directory. Symbolic links are followed as far as they go (a link
+    loop is left as it is, never an exception); a config name that is not a directory counts
+    as found even when it cannot be read (a pipe, a dangling link), so reading it reports it
+    instead of a config further up being used in its place."""
     seen: set[Path] = set()
     for start in (*starts, Path.cwd()):
-        here = start.resolve()
+        here = Path(os.path.realpath(start))
         if not here.is_dir():
             here = here.parent
         for directory in (here, *here.parents):
@@ -87,14 +94,19 @@ def find_config(starts: Sequence[Path] = ()) -> Path | None:
             seen.add(directory)
             for name in CONFIG_NAMES:
                 candidate = directory / name
-                if candidate.is_file():
+                if is_config_file(candidate):
                     return candidate
     return None
 
 
+def is_config_file(candidate: Path) -> bool:
+    """Whether a config name is there as anything but a directory (lexists: a dangling link too)."""
+    return os.path.lexists(candidate) and not candidate.is_dir()
+
+
 def config_for(path: Path) -> Path | None:
     """:func:`find_config` for one file or directory, cached per directory (and working directory)."""
-    directory = path.resolve()
+    directory = Path(os.path.realpath(path))
     if not directory.is_dir():
         directory = directory.parent
     return _config_for_directory(directory, Path.cwd())
@@ -114,24 +126,61 @@ def load_config(explicit: Path | None = None, starts: Sequence[Path] = ()) -> Pr
     return parse_config(path)
 
 
-def _read_yaml_node(path: Path) -> yaml.Node | None:
+def read_config_text(path: Path, what: str = "config") -> str:
+    """The text of a config file (``utf-8-sig``). Only a regular file of at most
+    :data:`MAX_CONFIG_BYTES` is read: a pipe, a device, a link loop, a directory or a file too
+    large is refused with DPK010 naming it, as a template would be (never read forever)."""
+    data = read_regular_file(path, str(path), limit=MAX_CONFIG_BYTES, what=what, rule="DPK010")
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(f"config file {path} does not exist", file=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read config file: {exc}", file=str(path), rule="DPK010") from None
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigError(
+            f"the {what} is not UTF-8 text (byte 0x{data[exc.start]:02x})",
+            file=str(path),
+            line=line,
+            column=column,
+            hint="save the file as UTF-8",
+            rule="DPK010",
+        ) from None
+
+
+def compose_config(text: str, path: Path, what: str = "config") -> yaml.Node | None:
+    """The YAML node tree of a config file's text; any YAML error is a DPK010 naming the file
+    and, where the parser gives one, the line and column."""
     try:
         return yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
+        mark = exc.problem_mark or exc.context_mark
         raise ConfigError(
-            f"config is not valid YAML: {exc.problem}",
+            f"{what} is not valid YAML: {exc.problem}",
             file=str(path),
             line=mark.line + 1 if mark else None,
             column=mark.column + 1 if mark else None,
             rule="DPK010",
         ) from None
+    except yaml.reader.ReaderError as exc:
+        # The C reader reports a byte offset, the Python one a character offset: find the
+        # character itself so the line and column are right either way.
+        found = yaml.reader.Reader.NON_PRINTABLE.search(text)
+        offset = found.start() if found is not None else 0
+        line = text.count("\n", 0, offset) + 1
+        raise ConfigError(
+            f"{what} is not valid YAML: {exc.reason}",
+            file=str(path),
+            line=line,
+            column=offset - (text.rfind("\n", 0, offset) + 1) + 1,
+            hint="remove the control character (write it as an escape in a double-quoted string)",
+            rule="DPK010",
+        ) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{what} is not valid YAML: {exc}", file=str(path), rule="DPK010") from None
+
+
+def _read_yaml_node(path: Path) -> tuple[str, yaml.Node | None]:
+    text = read_config_text(path)
+    return text, compose_config(text, path)
 
 
 def _fail(path: Path, node: yaml.Node, message: str, hint: str | None = None) -> ConfigError:
@@ -168,8 +217,8 @@ def _mapping(path: Path, node: yaml.Node, what: str) -> Iterable[tuple[yaml.Node
 
 
 def parse_config(path: Path) -> ProjectConfig:
-    root = _read_yaml_node(path)
-    config = ProjectConfig(path=path)
+    text, root = _read_yaml_node(path)
+    config = ProjectConfig(path=path, text=text)
     if root is None:
         return config
     for key_node, value in _mapping(path, root, "the config"):
