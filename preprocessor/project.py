@@ -9,11 +9,14 @@ win over Compute Nest ones. Projects are cached, so a scan of many files reads e
 from __future__ import annotations
 
 import functools
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from preprocessor import computenest
-from preprocessor.computenest import find_computenest_config, read_associations
+from preprocessor.computenest import associations_from_text, find_computenest_config
+from preprocessor.computenest import read_text as read_computenest_text
 from preprocessor.config import Association, ProjectConfig, config_for, parse_config
 from providers import Provider, ResourceSpec, get_provider, resource_table
 
@@ -30,13 +33,19 @@ class Project:
     computenest_config: Path | None = None
     sources: tuple[Path, ...] = field(default=())
     """The config files the associations come from."""
+    source_texts: Mapping[str, str] = field(default_factory=dict, repr=False)
+    """Each of ``sources`` (as :attr:`Association.source` names it) → its text as read once,
+    for the suppression comments of the diagnostics that point into it."""
 
 
 def project_for(path: Path, explicit_config: Path | None = None) -> Project:
     """The project of the template (or directory) at ``path``."""
-    config_path = explicit_config.resolve() if explicit_config is not None else config_for(path)
-    root = config_path.parent if config_path is not None else Path.cwd().resolve()
-    start = path.resolve()
+    if explicit_config is not None:  # its directory resolved, the file kept as named, like config_for's
+        config_path: Path | None = real_path(explicit_config.parent) / explicit_config.name
+    else:
+        config_path = config_for(path)
+    root = config_path.parent if config_path is not None else real_path(Path.cwd())
+    start = real_path(path)
     if not start.is_dir():
         start = start.parent
     computenest = find_computenest_config(start, root)
@@ -47,8 +56,11 @@ def project_for(path: Path, explicit_config: Path | None = None) -> Project:
 def _project(config_path: Path | None, computenest: Path | None, root: Path) -> Project:
     config = _config(config_path)
     associations = dict(config.associations)
+    texts = {str(config_path): config.text} if config_path is not None else {}
     if computenest is not None:
-        for key, association in read_associations(computenest, skip=associations).items():
+        text = read_computenest_text(computenest)
+        texts[str(computenest)] = text
+        for key, association in associations_from_text(text, computenest, skip=associations).items():
             associations[key] = association
     provider = get_provider(config.provider) if config.provider else None
     sources = tuple(p for p in (config_path, computenest) if p is not None)
@@ -60,6 +72,7 @@ def _project(config_path: Path | None, computenest: Path | None, root: Path) -> 
         root=root,
         computenest_config=computenest,
         sources=sources,
+        source_texts=texts,
     )
 
 
@@ -75,10 +88,18 @@ def clear_cache() -> None:
     computenest.clear_cache()
 
 
+def real_path(path: Path) -> Path:
+    """``path`` made absolute with its symbolic links followed as far as they go. A link loop
+    or a dangling link is left in place for reading it to report, never raised here (unlike
+    ``Path.resolve()``, which raises ``RuntimeError`` on a loop before Python 3.13)."""
+    return Path(os.path.realpath(path))
+
+
 def display_path(path: Path) -> str:
-    """``path`` relative to the working directory when it is under it, else as an absolute path."""
-    absolute = path.resolve() if not path.is_absolute() else path
+    """``path`` as the user named it: relative to the working directory when it is under it,
+    else absolute. Symbolic links are not followed, so a link is shown by its own name."""
+    absolute = Path(os.path.abspath(path))
     try:
-        return absolute.relative_to(Path.cwd().resolve()).as_posix()
+        return absolute.relative_to(os.getcwd()).as_posix()
     except ValueError:
         return str(absolute)

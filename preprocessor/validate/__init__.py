@@ -6,7 +6,7 @@ overrides, inline and template-wide suppressions. Formatters live in
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from preprocessor.model import Template
@@ -35,12 +35,20 @@ def validate_templates(
     return finish(found, project, templates)
 
 
-def finish(found: Iterable[Diagnostic], project: Project, templates: Sequence[Template]) -> list[Diagnostic]:
-    """Apply ``project``'s severity overrides and the suppressions of ``templates`` (and of
-    any other file a diagnostic points at, e.g. a config), then sort."""
+def finish(
+    found: Iterable[Diagnostic],
+    project: Project,
+    templates: Sequence[Template],
+    other_texts: Mapping[str, str] | None = None,
+) -> list[Diagnostic]:
+    """Apply ``project``'s severity overrides and the suppressions of ``templates``, of the
+    project's config files and of ``other_texts`` (display name → text: files read but not
+    loaded, e.g. one that does not parse), then sort. No file is read again here."""
+    texts = {display_path(Path(source)): text for source, text in project.source_texts.items()}
+    texts.update(other_texts or {})
+    texts.update((t.display, t.text) for t in templates)
     suppressions = Suppressions(
-        {t.display: t.text for t in templates},
-        {t.display: t.metadata_suppressions for t in templates if t.metadata_suppressions},
+        texts, {t.display: t.metadata_suppressions for t in templates if t.metadata_suppressions}
     )
     kept = [d for d in apply_overrides(found, project.config.rule_severity) if not suppressions.suppressed(d)]
     return sorted(kept, key=Diagnostic.sort_key)

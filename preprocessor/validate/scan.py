@@ -15,7 +15,7 @@ from typing import NamedTuple
 from preprocessor.config import Association
 from preprocessor.errors import InputError, TemplateParseError
 from preprocessor.model import Template
-from preprocessor.project import Project, display_path, project_for
+from preprocessor.project import Project, display_path, project_for, real_path
 from preprocessor.rules import RULES
 from preprocessor.validate import finish
 from preprocessor.validate.checks import check_template, unused_associations, used_keys
@@ -34,31 +34,37 @@ class Loaded(NamedTuple):
     project: Project
     template: Template | None
     failure: Diagnostic | None
+    text: str | None = None
+    """The file's text when it could be read (a file that does not parse has one too): its
+    suppression comments come from it, the file is never read again."""
 
 
 def load_all(paths: Sequence[Path], explicit_config: Path | None = None) -> Iterator[Loaded]:
     """Each discovered file with its project, as a template or a failure diagnostic; files that
     are not templates are skipped."""
-    from preprocessor.templates import discover, load_template
+    from preprocessor.templates import discover, load_text
+    from preprocessor.templates.source import read_source
 
     seen: set[Path] = set()
     for path in discover(paths):
-        resolved = path.resolve()
+        resolved = real_path(path)
         if resolved in seen:  # a file named twice (itself and through its directory) is checked once
             continue
         seen.add(resolved)
         project = project_for(path, explicit_config)
         display = display_path(path)
+        text: str | None = None
         try:
-            template = load_template(path, project.table, display)
+            text, bom = read_source(path, display)
+            template = load_text(text, path, project.table, display, bom)
         except TemplateParseError as error:
-            yield Loaded(project, None, _failure(error, display, error.rule or "DPK001"))
+            yield Loaded(project, None, _failure(error, display, error.rule or "DPK001"), text)
             continue
         except InputError as error:
-            yield Loaded(project, None, _failure(error, display, "DPK002"))
+            yield Loaded(project, None, _failure(error, display, "DPK002"), text)
             continue
         if template is not None:
-            yield Loaded(project, template, None)
+            yield Loaded(project, template, None, text)
 
 
 def _failure(error: InputError, display: str, rule_id: str) -> Diagnostic:
@@ -69,6 +75,7 @@ def _failure(error: InputError, display: str, rule_id: str) -> Diagnostic:
 
 def scan(paths: Sequence[Path], explicit_config: Path | None = None) -> ScanResult:
     groups: dict[int, tuple[Project, list[Template], list[Diagnostic]]] = {}
+    failed_texts: dict[int, dict[str, str]] = {}
     files = 0
     for loaded in load_all(paths, explicit_config):
         files += 1
@@ -78,8 +85,14 @@ def scan(paths: Sequence[Path], explicit_config: Path | None = None) -> ScanResu
             found.extend(check_template(loaded.template, loaded.project))
         elif loaded.failure is not None:
             found.append(loaded.failure)
-    _report_unused(groups.values(), [p.resolve() for p in paths if p.is_dir()])
-    diagnostics = [d for project, templates, found in groups.values() for d in finish(found, project, templates)]
+            if loaded.text is not None:
+                failed_texts.setdefault(id(loaded.project), {})[loaded.failure.file] = loaded.text
+    _report_unused(groups.values(), [real_path(p) for p in paths if p.is_dir()])
+    diagnostics = [
+        d
+        for key, (project, templates, found) in groups.items()
+        for d in finish(found, project, templates, failed_texts.get(key, {}))
+    ]
     diagnostics.sort(key=Diagnostic.sort_key)
     return ScanResult(diagnostics, files, any(d.rule_id == "DPK002" for d in diagnostics))
 
@@ -109,7 +122,7 @@ def _report_unused(
 
 def _project_dir(source: Path) -> Path:
     """The directory a config describes: ``deploypkg.yaml``'s own, ``.computenest/``'s parent."""
-    parent = source.resolve().parent
+    parent = real_path(source).parent
     return parent.parent if parent.name == ".computenest" else parent
 
 

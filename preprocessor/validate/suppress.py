@@ -10,8 +10,7 @@ come from the project config's ``rules:`` (``off`` drops the rule).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
-from pathlib import Path
+from collections.abc import Iterable, Mapping
 
 from preprocessor.rules import Severity
 from preprocessor.validate.diagnostic import Diagnostic
@@ -34,32 +33,22 @@ def line_suppressions(text: str) -> dict[int, frozenset[str]]:
     return {number: frozenset(ids) for number, ids in found.items()}
 
 
-def _read_text(display: str) -> str:
-    try:
-        return Path(display).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError):
-        return ""
-
-
 class Suppressions:
-    """Answers "is this diagnostic suppressed?", reading each file's comments once."""
+    """Answers "is this diagnostic suppressed?" from the texts already read (display name →
+    text), each file's comments parsed once. A file without a text here (one that could not
+    be read) has no suppressions: nothing is read from disk, so a pipe or a device named by a
+    diagnostic is never opened again."""
 
-    def __init__(
-        self,
-        texts: Mapping[str, str],
-        file_wide: Mapping[str, frozenset[str]],
-        read: Callable[[str], str] = _read_text,
-    ) -> None:
+    def __init__(self, texts: Mapping[str, str], file_wide: Mapping[str, frozenset[str]]) -> None:
         self._texts = texts
         self._file_wide = file_wide
-        self._read = read
         self._lines: dict[str, dict[int, frozenset[str]]] = {}
 
     def _for(self, file: str) -> dict[int, frozenset[str]]:
         lines = self._lines.get(file)
         if lines is None:
             text = self._texts.get(file)
-            lines = line_suppressions(text if text is not None else self._read(file))
+            lines = line_suppressions(text) if text is not None else {}
             self._lines[file] = lines
         return lines
 
