@@ -81,13 +81,25 @@ def validate(
 
 def write_atomically(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file in the same directory, so a reader
-    never sees half a report."""
-    directory = path.resolve().parent
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+    never sees half a report. A path that cannot be written is bad usage (exit 2), named."""
+    from preprocessor.errors import InputError
+
+    directory = os.path.dirname(os.path.abspath(path))  # beside the name given: a link is replaced, not followed
+    try:
+        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+    except OSError as exc:
+        raise InputError(
+            f"cannot write the report: {exc.strerror or exc}", file=str(path), hint="check the --output path"
+        ) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
         os.replace(temp, path)
+    except OSError as exc:
+        Path(temp).unlink(missing_ok=True)
+        raise InputError(
+            f"cannot write the report: {exc.strerror or exc}", file=str(path), hint="check the --output path"
+        ) from None
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
