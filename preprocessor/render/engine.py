@@ -19,8 +19,8 @@ from preprocessor.errors import DeploypkgError, InputError
 from preprocessor.model import Template
 from preprocessor.names import PackageSpec, check, parse_package_spec
 from preprocessor.render.jinja import JINJA_SUFFIX, render_jinja
-from preprocessor.render.manifest import ARTIFACTS_NAME, RegionOutput, artifacts_document, manifest_document
-from preprocessor.render.output import MANIFEST_NAME, StagedDirectory, check_out_dir, json_bytes
+from preprocessor.render.manifest import RegionOutput, artifacts_document, manifest_document
+from preprocessor.render.output import ARTIFACTS_NAME, MANIFEST_NAME, StagedDirectory, check_out_dir, json_bytes
 from preprocessor.render.presign import DEFAULT_EXPIRES, MAX_EXPIRES, credentials_expiry, utc_text
 from preprocessor.render.resolve import REGION_RULES, Artifact, ArtifactResolver
 from preprocessor.render.sources import Source, display, input_root, load_sources, read_bytes

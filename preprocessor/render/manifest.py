@@ -11,7 +11,6 @@ from typing import Any
 
 from preprocessor.render.resolve import Artifact, ArtifactResolver
 
-ARTIFACTS_NAME = "artifacts.json"
 MANIFEST_FORMAT = 1
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from preprocessor.errors import InputError
 
 MANIFEST_NAME = "manifest.json"
+ARTIFACTS_NAME = "artifacts.json"
 
 
 def json_bytes(data: Any, *, compact: bool = False) -> bytes:
@@ -43,12 +44,44 @@ def check_out_dir(out_dir: Path, inputs: list[Path]) -> Path:
                 f"--out {out_dir} contains the input {source}; rendering would replace the sources",
                 hint="choose an output directory outside the templates",
             )
-    if out.is_dir() and any(out.iterdir()) and not (out / MANIFEST_NAME).is_file():
-        raise InputError(
-            f"--out {out_dir} is not empty and is not the output of an earlier render (no {MANIFEST_NAME})",
-            hint="choose an empty or new directory; render replaces its --out directory as a whole",
-        )
+    if out.is_dir() and any(out.iterdir()):
+        foreign = _not_rendered_here(out)
+        if foreign is not None:
+            raise InputError(
+                f"--out {out_dir} is not empty and is not the output of an earlier render ({foreign})",
+                hint="choose an empty or new directory; render replaces its --out directory as a whole",
+            )
     return out
+
+
+def _not_rendered_here(out: Path) -> str | None:
+    """Why ``out`` is not exactly what an earlier render wrote, or None when it is.
+
+    Render replaces ``--out`` as a whole, so a directory that merely holds a ``manifest.json``
+    (a web app's, say) or has files added beside a render must never be taken for its own.
+    """
+    try:
+        manifest = json.loads((out / MANIFEST_NAME).read_bytes())
+    except FileNotFoundError:
+        return f"no {MANIFEST_NAME}"
+    except (OSError, ValueError):
+        return f"{MANIFEST_NAME} is not a deploypkg manifest"
+    regions = manifest.get("regions") if isinstance(manifest, dict) else None
+    if not isinstance(regions, dict) or not isinstance(manifest.get("format_version"), int):
+        return f"{MANIFEST_NAME} is not a deploypkg manifest"
+    for entry in out.iterdir():
+        if entry.name == MANIFEST_NAME:
+            continue
+        region = regions.get(entry.name)
+        if region is None or not entry.is_dir() or entry.is_symlink():
+            return f"{entry.name} was not written by render"
+        listed = region.get("files") if isinstance(region, dict) else None
+        expected = {*listed, ARTIFACTS_NAME} if isinstance(listed, list) else {ARTIFACTS_NAME}
+        for path in entry.rglob("*"):
+            relative = path.relative_to(entry).as_posix()
+            if not path.is_dir() and relative not in expected:
+                return f"{entry.name}/{relative} was not written by render"
+    return None
 
 
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
