@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from preprocessor.cli.options import config_option
 from preprocessor.model import ImageRef, Placeholder
 
 
@@ -56,11 +57,7 @@ def _text_line(record: dict[str, object]) -> str:
 @click.command(short_help="List every image reference and artifact placeholder with its position.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option(
-    "--config",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Use this deploypkg.yaml for every template (it may add resource types).",
-)
+@config_option
 @click.pass_context
 def refs(ctx: click.Context, paths: tuple[Path, ...], output_format: str, config: Path | None) -> None:
     """List the image references and placeholders of the templates in PATH…"""

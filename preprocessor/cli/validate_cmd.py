@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from preprocessor.cli.options import config_option
 from preprocessor.rules import Severity
 
 FORMATS = ("text", "json", "sarif")
@@ -28,11 +29,7 @@ FORMATS = ("text", "json", "sarif")
     show_default=True,
     help="Exit 1 when a finding has this severity or a higher one.",
 )
-@click.option(
-    "--config",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Use this deploypkg.yaml for every template (default: the nearest one above each template).",
-)
+@config_option
 @click.option(
     "--output",
     "-o",
