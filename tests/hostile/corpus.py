@@ -1028,6 +1028,21 @@ def jinja_cases() -> Iterator[Case]:
         ),
         ("j2-huge-output", "\"{% for i in range(100000) %}{{ 'y' * 2000 }}{% endfor %}\"", Expect.ERROR, None),
         ("j2-recursive-macro", '"{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}"', Expect.ERROR, (1, 2)),
+        ("j2-filter-width", "\"{{ 'a'|center(10000000000) }}\"", Expect.ERROR, 2),
+        ("j2-format-width", "\"{{ '%10000000000s'|format('a') }}\"", Expect.ERROR, 2),
+        (
+            "j2-doubling-concatenation",
+            '"{% macro d(s, n) %}{% if n %}{{ d(s ~ s, n - 1) }}{% else %}{{ s|length }}{% endif %}{% endmacro %}'
+            "{{ d('x' * 1000, 40) }}\"",
+            Expect.ERROR,
+            (1, 2),
+        ),
+        (
+            "j2-nested-string-loops",
+            "\"{% for a in 'x' * 100000 %}{% for b in 'x' * 100000 %}{% endfor %}{% endfor %}\"",
+            Expect.ERROR,
+            2,
+        ),
     ):
         yield Case(case_id, one("web.yaml.j2", head + description + "\n" + body), expect, "web.yaml.j2", line)
 
