@@ -237,18 +237,22 @@ class S3Store:
             conditions["IfNoneMatch"] = "*"
         if if_match is not None:
             conditions["IfMatch"] = f'"{_unquote(if_match)}"'
+        body = encode_document(data)
         with self._errors("write catalog document", self.bucket, full, self.home_region):
             try:
                 response = self.client(self.home_region).put_object(
                     Bucket=self.bucket,
                     Key=full,
-                    Body=encode_document(data),
+                    Body=body,
                     ContentType="application/json",
                     **conditions,  # type: ignore[arg-type]
                 )
             except Exception as exc:
                 code = _code(exc)
                 if conditions and (code in _CONFLICT_CODES or (if_match is not None and code in _MISSING_KEY_CODES)):
+                    landed = self._holds(full, body)
+                    if landed is not None:
+                        return landed
                     state = "already exists" if if_none_match else "was changed or deleted since it was read"
                     raise ConflictError(
                         f"catalog document {key} {state} (s3://{self.bucket}/{full})",
@@ -256,6 +260,20 @@ class S3Store:
                     ) from None
                 raise
         return _unquote(response["ETag"])
+
+    def _holds(self, full: str, body: bytes) -> str | None:
+        """The document's ETag when it already holds exactly ``body``, else ``None``.
+
+        A conditional write can land while its answer is lost (the connection drops); botocore
+        then retries it, and the retry fails the condition against the write it just made. A plain
+        PUT's ETag is the MD5 of its bytes (S3, OSS, MinIO), so the write is recognised as ours.
+        """
+        try:
+            head = self.client(self.home_region).head_object(Bucket=self.bucket, Key=full)
+        except Exception:
+            return None
+        etag = _unquote(str(head.get("ETag", ""))).lower()
+        return etag if etag == hashlib.md5(body, usedforsecurity=False).hexdigest() else None
 
     def list_keys(self, prefix: str) -> list[str]:
         base = f"{self.prefix}/" if self.prefix else ""
