@@ -506,6 +506,8 @@ class S3Store:
             hint = {
                 "NoSuchBucket": f"create bucket {bucket} in region {region}, or fix the catalog's bucket pattern",
                 "AccessDenied": "check that the credentials may access this bucket (bucket policy, IAM/RAM policy)",
+                # A HEAD has no error body: botocore reports its status code only.
+                "403": "check that the credentials may access this bucket (bucket policy, IAM/RAM policy)",
                 "InvalidAccessKeyId": "check the access key configured for boto3",
                 "SignatureDoesNotMatch": "check the secret key, the region and the signature version",
                 "PermanentRedirect": "the bucket is in another region: set the store's region or endpoint",
