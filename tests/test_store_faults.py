@@ -35,7 +35,7 @@ from preprocessor.catalog.lifecycle import init, release
 from preprocessor.catalog.model import PackageType
 from preprocessor.catalog.publish import PublishRequest, publish
 from preprocessor.catalog.store import Store, open_store
-from preprocessor.errors import CatalogError, DeploypkgError
+from preprocessor.errors import CatalogError, ConflictError, DeploypkgError
 
 REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
 OWNER = "111122223333"
@@ -231,19 +231,42 @@ def test_release_with_the_server_gone_leaves_the_draft_untouched(catalog: Catalo
     assert catalog.version()["status"] == "published"
 
 
-def test_release_whose_answer_is_lost_leaves_a_true_state(catalog: Catalog, proxy: FaultProxy) -> None:
-    """The write lands but its response is cut off: whatever the client concludes, the document
-    is whole, and it says published only with every region available."""
+def test_release_whose_answer_is_lost_succeeds_once(catalog: Catalog, proxy: FaultProxy) -> None:
+    """The write lands but its answer is lost; botocore retries the conditional PUT, which then
+    fails its own If-Match. The store recognises its own bytes: release reports success (not a
+    conflict, not "already published"), and the document is whole and true."""
     _distributed(catalog)
     proxy.inject(Fault.CLOSE_MID_RESPONSE, method="PUT", path=_version_path(catalog), times=1)
-    try:
-        release(faulty(catalog, proxy), "app-bundle", "1.0.0")
-    except DeploypkgError as error:
-        assert VERSION_KEY in error.render() or "app-bundle" in error.render()
+    released = release(faulty(catalog, proxy), "app-bundle", "1.0.0")
+    assert released.status.value == "published"
+    assert proxy.count("PUT", _version_path(catalog)) == 2, "the lost answer was not retried"
     version = catalog.version()
-    assert version["status"] in ("draft", "published")
-    if version["status"] == "published":
-        assert all(d["status"] == "available" for d in version["distributions"].values())
+    assert version["status"] == "published"
+    assert all(d["status"] == "available" for d in version["distributions"].values())
+
+
+def test_publish_whose_answer_is_lost_succeeds_once(catalog: Catalog, proxy: FaultProxy, tmp_path: Path) -> None:
+    """The same for a create (If-None-Match): not "written by another publisher first"."""
+    bundle = tmp_path / "other.tar.gz"
+    bundle.write_bytes(PAYLOAD[::-1])
+    request = PublishRequest("other-bundle", "2.0.0", PackageType.FILE, region="us-east-1", file=bundle, owner=OWNER)
+    version_path = "/catalog/packages/other-bundle/versions/2.0.0.json"
+    proxy.inject(Fault.CLOSE_MID_RESPONSE, method="PUT", path=version_path)
+    assert publish(faulty(catalog, proxy), request).version.status.value == "draft"
+    assert proxy.count("PUT", version_path) == 2, "the lost answer was not retried"
+    written = catalog.direct.read_document("packages/other-bundle/versions/2.0.0.json")
+    assert written is not None and written.data["status"] == "draft"
+
+
+def test_a_conflict_is_still_a_conflict(catalog: Catalog, proxy: FaultProxy) -> None:
+    """Recognising a landed write never hides a real conflict: another writer's bytes differ."""
+    store = faulty(catalog, proxy)
+    stale, mine = catalog.version_etag(), catalog.version()
+    catalog.direct.write_document(VERSION_KEY, {**mine, "description": "another writer's"})
+    with pytest.raises(ConflictError):
+        store.write_document(VERSION_KEY, {**mine, "description": "mine"}, if_match=stale)
+    with pytest.raises(ConflictError):
+        store.write_document(VERSION_KEY, mine, if_none_match=True)
 
 
 def test_publish_with_the_server_gone_mid_upload_writes_no_document(
@@ -322,6 +345,7 @@ def test_render_through_failures(catalog: Catalog, proxy: FaultProxy, tmp_path: 
     output = denied.stdout + denied.stderr
     assert denied.exit_code == 2, output
     assert ("AccessDenied" in output or "403" in output) and catalog.regional("us-west-2") in output, output
+    assert "check that the credentials may access this bucket" in output, output
     assert "Traceback" not in output and "internal error" not in output, output
     assert proxy.count(path=f"^/{catalog.regional('us-west-2')}/") == 1
     assert _snapshot(out) == before
