@@ -100,7 +100,9 @@ class Catalog:
                 hint=f"known packages: {', '.join(known)}" if known else "the catalog has no packages yet",
                 rule="DPK306",
             )
-        return Package.from_json(document.data, key)
+        package = Package.from_json(document.data, key)
+        _check_names(key, ("name", package.name, name))
+        return package
 
     def version_names(self, name: str) -> list[str]:
         """The version names of a package, oldest first (version order)."""
@@ -119,7 +121,9 @@ class Catalog:
                 hint=f"known versions: {', '.join(known)}" if known else f"{name} has no versions yet",
                 rule="DPK306",
             )
-        return PackageVersion.from_json(document.data, key)
+        found = PackageVersion.from_json(document.data, key)
+        _check_names(key, ("package", found.package, name), ("version", found.version, version))
+        return found
 
     def versions(self, name: str) -> list[PackageVersion]:
         """Every version of a package, oldest first."""
@@ -144,7 +148,9 @@ class Catalog:
                 else f"promote a version first: deploypkg catalog promote {name} VERSION --channel {channel}",
                 rule="DPK306",
             )
-        return Channel.from_json(document.data, key)
+        found = Channel.from_json(document.data, key)
+        _check_names(key, ("package", found.package, name), ("channel", found.name, channel))
+        return found
 
     def channels(self, name: str) -> list[Channel]:
         return [self.channel(name, c) for c in self.channel_names(name)]
@@ -152,11 +158,14 @@ class Catalog:
     def services(self) -> list[Service]:
         found = []
         for key in self._list(keys.SERVICES):
-            if keys.name_from_key(key, keys.SERVICES, ".json") is None:
+            name = keys.name_from_key(key, keys.SERVICES, ".json")
+            if name is None:
                 continue
             document = self._read(key)
             if document is not None:
-                found.append(Service.from_json(document.data, key))
+                service = Service.from_json(document.data, key)
+                _check_names(key, ("name", service.name, name))
+                found.append(service)
         return sorted(found, key=lambda s: s.name)
 
     def services_of(self, package: str) -> list[Service]:
@@ -187,3 +196,14 @@ class Catalog:
                 rule="DPK308",
             )
         return published[-1], None
+
+
+def _check_names(key: str, *fields: tuple[str, str, str]) -> None:
+    """A document must say it is what its key says: a copied or hand-edited document that names
+    another package, version, channel or service would be trusted for the wrong thing."""
+    for field, found, expected in fields:
+        if found != expected:
+            raise CatalogError(
+                f"catalog document {key} says its {field} is {found!r}, but its key says {expected!r}",
+                hint="the document was copied or edited by hand: restore it from the catalog's history",
+            )
