@@ -425,6 +425,11 @@ CORRUPTIONS: dict[str, tuple[Callable[[Path], None], str]] = {
     "source-string": (_set(VERSION_FILE, "source", value="cn-hangzhou"), VERSION_FILE),
     "owner-number": (_set("packages/web-image/package.json", "owner", value=1234567890123456), "package.json"),
     "whitelist-string": (_set("services/demo-service.json", "whitelist", value="1234567890123456"), "demo-service"),
+    # A document copied under another key: it must not be trusted for what the key says.
+    "version-says-another-version": (_set(VERSION_FILE, "version", value="9.9.9"), VERSION_FILE),
+    "version-says-another-package": (_set(VERSION_FILE, "package", value="db-image"), VERSION_FILE),
+    "package-says-another-name": (_set("packages/web-image/package.json", "name", value="db-image"), "package.json"),
+    "service-says-another-name": (_set("services/demo-service.json", "name", value="other"), "demo-service"),
 }
 
 
