@@ -242,13 +242,14 @@ def test_a_missing_regional_object_is_an_error_not_a_dead_link(moto_project: Mot
             client.delete_object(Bucket=bucket, Key=item["Key"])
     out = tmp_path / "out"
     (out / "us-west-2").mkdir(parents=True)
-    (out / "manifest.json").write_text("{}\n")
+    earlier = '{"format_version": 1, "regions": {"us-west-2": {"files": []}}}\n'  # an earlier render's output
+    (out / "manifest.json").write_text(earlier)
     with pytest.raises(DeploypkgError) as caught:
         render_to_directory([moto_project.root / "templates"], ["us-west-2", "eu-west-1"], out, RenderOptions())
     assert caught.value.rule == "DPK307"
     assert bucket in caught.value.message and "eu-west-1" in caught.value.message
     assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "us-west-2"]
-    assert (out / "manifest.json").read_text() == "{}\n"
+    assert (out / "manifest.json").read_text() == earlier
     # --all-regions leaves that region out and says why.
     report = render_to_directory([moto_project.root / "templates"], [], out, RenderOptions(all_regions=True))
     assert report.regions == ("us-east-1", "us-west-2")
