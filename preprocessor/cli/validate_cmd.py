@@ -1,8 +1,9 @@
 """``deploypkg validate``: offline checks, for people, pre-commit and code scanning.
 
-Exit codes: 0 nothing at or above ``--fail-on``; 1 findings at or above it (a file that does
-not parse is such a finding, DPK001, reported with the others); 2 bad usage, a bad config, or
-an input that cannot be read at all (DPK002, still reported with the others).
+Exit codes: 0 nothing at or above ``--fail-on``; 1 findings at or above it; 2 bad input —
+a file that cannot be read (DPK002), does not parse (DPK001) or is not a well-formed template
+(DPK003), still reported with every other finding — bad usage, or a bad config. Bad input exits 2
+in every command (refs and render agree), whatever ``--fail-on`` says.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from preprocessor.cli.options import config_option
 from preprocessor.rules import Severity
 
 FORMATS = ("text", "json", "sarif")
+BAD_INPUT_RULES = frozenset({"DPK001", "DPK002", "DPK003"})
+"""Findings that mean the input itself is bad: exit 2, as everywhere in deploypkg."""
 
 
 @click.command(short_help="Check templates offline: image IDs must be literals, associations must exist.")
@@ -47,8 +50,8 @@ def validate(
 ) -> None:
     """Check the templates in PATH… (files, or directories scanned recursively).
 
-    Exit status: 0 no finding at or above --fail-on; 1 findings at or above it (a file that
-    does not parse is one, DPK001); 2 bad usage, a bad config, or an unreadable file (DPK002).
+    Exit status: 0 no finding at or above --fail-on; 1 findings at or above it; 2 a file that
+    cannot be read or parsed (DPK001-DPK003, reported with the others), bad usage or a bad config.
     Every rule and how to suppress it: docs/rules.md.
     """
     from preprocessor.validate.scan import scan
@@ -71,7 +74,7 @@ def validate(
     else:
         write_atomically(output, report)
     threshold = Severity(fail_on).rank
-    if result.unreadable:
+    if result.unreadable or any(d.rule_id in BAD_INPUT_RULES for d in result.diagnostics):
         ctx.exit(2)
     ctx.exit(1 if any(d.severity.rank >= threshold for d in result.diagnostics) else 0)
 

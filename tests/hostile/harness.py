@@ -127,19 +127,15 @@ def _line_ok(lines: list[int], spec: LineSpec) -> bool:
     return any(low <= line <= high for line in lines)
 
 
-def expected_exit(expect: Expect, command: str, output: str) -> set[int]:
+def expected_exit(expect: Expect) -> set[int]:
     """The exit codes each command documents for an expectation.
 
-    ``validate`` (its module docstring): a file that does not parse or is not a well-formed
-    template is a finding (DPK001/DPK003, exit 1); one that cannot be read at all (DPK002) or a bad
-    project config (DPK010) exits 2.
-    ``refs``: any file that cannot be read or parsed exits 2, the others are still listed.
-    ``render``: such a file stops the render with exit 2 before anything is written.
+    Every command: a file that cannot be read or parsed, or is not a well-formed template, is bad
+    input and exits 2 — ``validate`` and ``refs`` still report the other files, ``render`` stops
+    before anything is written.
     """
     if expect is Expect.ERROR:
-        if command == "validate":
-            return {2} if "DPK002" in output or "DPK010" in output else {1}
-        return {2}  # refs and render: a file that cannot be read or parsed is bad input
+        return {2}
     if expect is Expect.REPORTED:
         return {0, 1, 2}
     if expect is Expect.CLEAN:
@@ -157,7 +153,7 @@ def check(case: Case, outcome: Outcome, root: Path, command: str = "validate") -
     assert "Traceback" not in outcome.output, f"a traceback:\n{shown}"
     assert "internal error" not in outcome.output, f"an internal error:\n{shown}"
     assert not (root / PWNED).exists(), "a YAML tag ran code"
-    allowed = expected_exit(case.expect, command, outcome.output)
+    allowed = expected_exit(case.expect)
     assert outcome.exit_code in allowed, f"expected exit {sorted(allowed)} ({case.expect.value}):\n{shown}"
     if (outcome.exit_code != 0 or case.expect is Expect.REPORTED) and case.names is not None:
         name = Path(case.names).name
