@@ -21,7 +21,7 @@ from preprocessor.terraform.arguments import check_plan_arguments
 from preprocessor.terraform.binary import default_plugin_cache, find_terraform, terraform_environment
 from preprocessor.terraform.output import PrefixedOutput
 from preprocessor.terraform.runner import RegionRun, aggregate_exit_codes, run_regions
-from preprocessor.terraform.workdir import sync_tree
+from preprocessor.terraform.workdir import MARKER, sync_tree
 
 NO_CHANGES_TF = "locals {\n  unused = 1\n}\n"
 CHANGES_TF = 'resource "terraform_data" "image" {\n  input = "m-bp1g7004ksh0oeuc1234"\n}\n'
@@ -192,13 +192,31 @@ def test_sync_tree_mirrors_and_keeps_init_state(tmp_path: Path) -> None:
 
     sync_tree(source, target)
     files = sorted(str(p.relative_to(target)) for p in target.rglob("*") if p.is_file())
-    assert files == [".terraform.lock.hcl", ".terraform/modules/modules.json", "main.tf", "modules/a/main.tf"]
+    assert files == [
+        ".deploypkg-work-dir",
+        ".terraform.lock.hcl",
+        ".terraform/modules/modules.json",
+        "main.tf",
+        "modules/a/main.tf",
+    ]
     assert (target / "main.tf").read_text() == "one, edited"
     assert (target / "modules" / "a" / "main.tf").stat().st_mtime_ns == unchanged_mtime
 
     (source / ".terraform.lock.hcl").write_text("the module's own lock")  # the module's lock file wins
     assert sync_tree(source, target) == []
     assert (target / ".terraform.lock.hcl").read_text() == "the module's own lock"
+
+
+def test_sync_tree_refuses_a_directory_plan_did_not_make(tmp_path: Path) -> None:
+    source, target = tmp_path / "rendered", tmp_path / "cn-hangzhou"
+    source.mkdir()
+    (source / "main.tf").write_text("x")
+    target.mkdir()
+    (target / "notes.txt").write_text("a user's own file")
+    with pytest.raises(InputError) as caught:
+        sync_tree(source, target)
+    assert MARKER in caught.value.message and str(target) in caught.value.message
+    assert sorted(p.name for p in target.iterdir()) == ["notes.txt"]
 
 
 def test_sync_tree_never_touches_local_state(tmp_path: Path) -> None:
@@ -209,6 +227,7 @@ def test_sync_tree_never_touches_local_state(tmp_path: Path) -> None:
     (source / "terraform.tfstate.d" / "prod").mkdir(parents=True)
     (source / "terraform.tfstate.d" / "prod" / "terraform.tfstate").write_text("the source's workspace")
     target.mkdir()
+    (target / MARKER).touch()  # made by an earlier plan
     (target / "terraform.tfstate").write_text("applied in this region")
     (target / "terraform.tfstate.backup").write_text("backup")
     (target / "terraform.tfstate.d" / "dev").mkdir(parents=True)

@@ -17,6 +17,8 @@ import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
+from preprocessor.errors import InputError
+
 
 class Owned(NamedTuple):
     name: str
@@ -35,6 +37,10 @@ TERRAFORM_OWNED = (
     Owned("terraform.tfstate.d", directory=True, mirrored=False),  # local workspaces
 )
 _OWNED = {entry.name: entry for entry in TERRAFORM_OWNED}
+
+MARKER = ".deploypkg-work-dir"
+"""Written into every work directory: only a directory carrying it is ever mirrored into (and so
+has files deleted), never a user's directory that happens to be named like a region."""
 
 
 def owned(relative: Path) -> Owned | None:
@@ -56,7 +62,14 @@ def _relative_files(root: Path) -> set[Path]:
 def sync_tree(source: Path, target: Path) -> list[Path]:
     """Make ``target`` mirror ``source`` except for Terraform's own paths (see the module
     docstring). Returns the source files not copied because Terraform owns them (local state)."""
+    if target.is_dir() and any(target.iterdir()) and not (target / MARKER).is_file():
+        raise InputError(
+            f"{target} is not empty and is not a deploypkg plan work directory (no {MARKER}); "
+            "planning would replace its files",
+            hint="choose a --work-dir whose region directories are new, or were made by deploypkg plan",
+        )
     target.mkdir(parents=True, exist_ok=True)
+    (target / MARKER).touch()
     wanted: set[Path] = set()
     withheld: list[Path] = []
     for relative in _relative_files(source):
@@ -71,7 +84,7 @@ def sync_tree(source: Path, target: Path) -> list[Path]:
             subdirs[:] = [name for name in subdirs if owned(Path(name)) is None]
         for name in files:
             relative = base / name
-            if relative not in wanted and owned(relative) is None:
+            if relative not in wanted and owned(relative) is None and relative != Path(MARKER):
                 (target / relative).unlink()
     for relative in sorted(wanted):
         source_file, target_file = source / relative, target / relative
