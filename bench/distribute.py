@@ -17,18 +17,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import tracemalloc
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
+
+from motoserver import moto_server, use_moto
 
 MiB = 1024 * 1024
 REGIONS = {
@@ -43,27 +43,6 @@ class Run(NamedTuple):
     body_bytes: int
     traced_peak: int | None
     rss_peak_delta: int | None
-
-
-def start_moto() -> tuple[subprocess.Popen[bytes], str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1):
-                return process, endpoint
-        except OSError:
-            time.sleep(0.1)
-    process.kill()
-    raise SystemExit("moto server did not start within 30 s (pip install 'moto[server]')")
 
 
 def reset_rss_peak() -> int | None:
@@ -198,18 +177,6 @@ def main() -> None:
     size = args.size_mib * MiB
     regions = args.regions
 
-    process, endpoint = start_moto()
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="bench",
-        AWS_SECRET_ACCESS_KEY="bench-secret",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_ENDPOINT_URL=endpoint,
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-        AWS_EC2_METADATA_DISABLED="true",
-    )
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
-        os.environ.pop(name, None)
     part = 16 * MiB
     plan = [
         ("server-side, parallel", "aws", regions, None),
@@ -219,16 +186,12 @@ def main() -> None:
         ("streamed, parallel, 8 MiB parts", "alicloud", regions, part // 2),
         ("streamed, seq., 8 MiB parts", "alicloud", 1, part // 2),
     ]
-    try:
-        with temporary_file(size) as payload:
-            # Each run in a fresh process, so its RSS high-water mark is its own.
-            runs = [
-                run_in_child(label, provider, payload, regions, par, part_size)
-                for label, provider, par, part_size in plan
-            ]
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with moto_server() as endpoint, temporary_file(size) as payload:
+        use_moto(endpoint)
+        # Each run in a fresh process, so its RSS high-water mark is its own.
+        runs = [
+            run_in_child(label, provider, payload, regions, par, part_size) for label, provider, par, part_size in plan
+        ]
 
     total = size * regions
     print(f"distribute {args.size_mib} MiB to {regions} regions (moto server {endpoint}); stream part 16 MiB\n")

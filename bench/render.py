@@ -25,19 +25,15 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from motoserver import moto_server, use_moto
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "fixtures" / "aws" / "templates"
@@ -48,33 +44,6 @@ REGIONS = (
     "ap-east-1", "me-south-1",
 )  # fmt: skip
 SOURCE_AMI = "ami-0123456789abcdef0"
-
-
-@contextmanager
-def moto_server() -> Iterator[str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise SystemExit("moto server did not start") from None
-                time.sleep(0.1)
-        yield endpoint
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 class RequestCounter:
@@ -297,17 +266,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     with moto_server() as endpoint, tempfile.TemporaryDirectory(prefix="deploypkg-bench-", dir=args.scratch) as scratch:
-        os.environ.update(
-            AWS_ACCESS_KEY_ID="AKIDBENCH",
-            AWS_SECRET_ACCESS_KEY="bench-secret",
-            AWS_DEFAULT_REGION="us-east-1",
-            AWS_ENDPOINT_URL=endpoint,
-            AWS_CONFIG_FILE=os.devnull,
-            AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-            AWS_EC2_METADATA_DISABLED="true",
-        )
-        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
-            os.environ.pop(name, None)
+        use_moto(endpoint)
         counter = RequestCounter()
         counter.install()
         base = Path(scratch)
