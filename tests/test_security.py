@@ -251,9 +251,7 @@ def test_plan_applies_the_access_rules(
     account = ACCOUNTS[case.account]
     args = ["plan", str(module), "--region", case.region, *(["--account", account] if account else [])]
     before_module, before_catalog = tree(module), tree(access_project)
-    result = run_cli(
-        *args, "--", "-no-color", env={"TF_IN_AUTOMATION": "1", "XDG_CACHE_HOME": str(tmp_path / "cache")}
-    )
+    result = run_cli(*args, "--", "-no-color", env={"TF_IN_AUTOMATION": "1", "XDG_CACHE_HOME": str(tmp_path / "cache")})
     assert "Traceback" not in result.stderr
     if case.expected is None:
         assert result.exit_code == 0, result.stderr
@@ -270,3 +268,287 @@ def test_plan_applies_the_access_rules(
         assert {k: v for k, v in after.items() if k in before_module} == before_module
         assert {p.name for p in tmp_path.iterdir()} <= {"module", "cache"}  # cache: terraform's plugin cache
     assert tree(access_project) == before_catalog
+
+
+# --- hostile names through the real CLI ------------------------------------------------------------
+
+ABSOLUTE = "<absolute path inside tmp_path>"
+"""Replaced at run time by an absolute path inside the test's directory, so a write there would
+show in the before/after listing (a fixed ``/abs`` is tried too)."""
+
+HOSTILE: dict[str, str] = {
+    "dotdot-slash": "../x",
+    "climb-out": "../../../escape",
+    "absolute": "/abs",
+    "absolute-inside-tmp": ABSOLUTE,
+    "slash": "a/b",
+    "backslash": "a\\b",
+    "nul": "x\x00y",
+    "newline": "x\ny",
+    "tab": "x\ty",
+    "escape": "x\x1b[31my",
+    "upper": "UPPER",
+    "leading-dash": "-lead",
+    "dotdot": "..",
+    "dot": ".",
+    "empty": "",
+    "very-long": "a" * 300,
+    "cyrillic-lookalike": "w\u0435b-image",
+    "fullwidth-slash": "a\uff0fb",
+    "trailing-newline": "web\n",
+}
+
+# Values the documented character set allows for that kind (names.py): not hostile there.
+DOCUMENTED_OK = {"version": {"upper"}, "account": {"upper", "leading-dash"}}
+
+PUBLISH_IMAGE = ("publish", "--type", "ecs-image", "--image", "cn-hangzhou=m-bp1aaaaaaaaaaaaaaaa")
+
+# kind -> commands, each a function of the hostile value giving the arguments after `deploypkg`
+COMMANDS: dict[str, dict[str, tuple[str, ...]]] = {
+    "package": {
+        "publish": ("catalog", "{catalog}", *PUBLISH_IMAGE, "--", "{v}", "1.0.0"),
+        "promote": ("catalog", "{catalog}", "promote", "--channel", "prod", "--", "{v}", "2.0.0"),
+        "distribute": ("catalog", "{catalog}", "distribute", "--region", "cn-shanghai", "--", "{v}", "1.0.0"),
+        "service --package": ("catalog", "{catalog}", "service", "--package", "{v}", "--", "demo-service"),
+    },
+    "version": {
+        "publish": ("catalog", "{catalog}", *PUBLISH_IMAGE, "--", "new-image", "{v}"),
+        "distribute": ("catalog", "{catalog}", "distribute", "--region", "cn-shanghai", "--", "app-bundle", "{v}"),
+    },
+    "channel": {
+        "promote": ("catalog", "{catalog}", "promote", "--channel", "{v}", "--", "worker-image", "2.0.0"),
+    },
+    "region": {
+        "publish --image": (
+            "catalog",
+            "{catalog}",
+            "publish",
+            "--type",
+            "ecs-image",
+            "--image",
+            "{v}=m-x",
+            "--",
+            "n",
+            "1",
+        ),
+        "publish --region": (
+            "catalog",
+            "{catalog}",
+            "publish",
+            "--type",
+            "file",
+            "--file",
+            "{file}",
+            "--region",
+            "{v}",
+            "--",
+            "f",
+            "1",
+        ),
+        "distribute": ("catalog", "{catalog}", "distribute", "--region", "{v}", "--", "app-bundle", "1.0.0"),
+        "render": ("render", "--region", "{v}", "--out", "{out}", "{templates}"),
+    },
+    "account": {
+        "publish --owner": ("catalog", "{catalog}", *PUBLISH_IMAGE, "--owner", "{v}", "--", "new-image", "1.0.0"),
+        "service --allow": ("catalog", "{catalog}", "service", "--allow", "{v}", "--", "demo-service"),
+        "render": ("render", "--region", "cn-beijing", "--account", "{v}", "--out", "{out}", "{templates}"),
+    },
+    "service": {
+        "service": ("catalog", "{catalog}", "service", "--visibility", "public", "--", "{v}"),
+    },
+}
+
+NAME_CASES = [
+    pytest.param(kind, command, value_id, id=f"{kind}|{command}|{value_id}")
+    for kind, commands in COMMANDS.items()
+    for command in commands
+    for value_id in HOSTILE
+    if value_id not in DOCUMENTED_OK.get(kind, set())
+]
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """A copy of the alicloud fixture catalog and project, a file to publish, all inside tmp_path."""
+    shutil.copytree(FIXTURES / "alicloud" / "catalog", tmp_path / "catalog")
+    project = tmp_path / "project"
+    shutil.copytree(FIXTURES / "alicloud", project, ignore=shutil.ignore_patterns("catalog"))
+    config = project / "deploypkg.yaml"
+    config.write_text(config.read_text().replace("file://./catalog", f"file://{tmp_path / 'catalog'}"))
+    (tmp_path / "upload.bin").write_bytes(b"payload\n")
+    return tmp_path
+
+
+def run_in_process(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    """The real CLI entry point (``preprocessor.cli.main``) in this process: a NUL cannot travel
+    through a child process's argv, and forty child processes per value would be slow."""
+    from preprocessor.cli import main
+
+    with pytest.raises(SystemExit) as done:
+        main(args)
+    code = done.value.code
+    return (code if isinstance(code, int) else 1), capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("kind", "command", "value_id"), NAME_CASES)
+def test_hostile_names_are_refused_and_nothing_is_written(
+    workspace: Path, capsys: pytest.CaptureFixture[str], kind: str, command: str, value_id: str
+) -> None:
+    value = HOSTILE[value_id]
+    if value == ABSOLUTE:
+        value = str(workspace / "abs-target")
+    fill = {
+        "{catalog}": f"--catalog=file://{workspace / 'catalog'}",
+        "{out}": str(workspace / "out"),
+        "{templates}": str(workspace / "project" / "templates"),
+        "{file}": str(workspace / "upload.bin"),
+    }
+    args = [fill.get(a, a).replace("{v}", value) for a in COMMANDS[kind][command]]
+    before = tree(workspace)
+    code, stderr = run_in_process(args, capsys)
+    assert code == 2, stderr
+    # the message names the value (or the whole option value holding it, as in --image REGION=ID)
+    assert repr(value) in stderr or any(repr(a) in stderr for a in args if value in a), stderr
+    assert "Traceback" not in stderr and "internal error" not in stderr
+    assert tree(workspace) == before, "a refused command wrote something"
+    assert not Path("/abs").exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("catalog", "{catalog}", *PUBLISH_IMAGE, "--", "../../escape", "1.0.0"),
+        ("catalog", "{catalog}", "promote", "--channel", "../../escape", "--", "worker-image", "2.0.0"),
+        ("render", "--region", "../escape", "--out", "{out}", "{templates}"),
+    ],
+    ids=["publish package", "promote channel", "render region"],
+)
+def test_hostile_names_through_a_child_process(workspace: Path, args: tuple[str, ...]) -> None:
+    """The same refusals when the CLI runs as a user runs it (a child process, argv bytes)."""
+    fill = {
+        "{catalog}": f"--catalog=file://{workspace / 'catalog'}",
+        "{out}": str(workspace / "out"),
+        "{templates}": str(workspace / "project" / "templates"),
+    }
+    before = tree(workspace)
+    result = run_cli(*(fill.get(a, a) for a in args))
+    assert result.exit_code == 2, result.stderr
+    assert "escape'" in result.stderr and "Traceback" not in result.stderr
+    assert tree(workspace) == before
+
+
+HOSTILE_FILE_NAMES = {
+    "newline": "x\ny",
+    "tab": "x\ty",
+    "escape": "x\x1b[31my",
+    "delete": "x\x7fy",
+    "space": "a b",
+    "shell": "$(id).sh",
+    "semicolon": "x;y",
+    "hidden": ".hidden",
+    "leading-dash": "-lead.bin",
+    "cyrillic-lookalike": "\u0430pp.tar.gz",
+    "non-ascii": "\u00fcn\u00ef.bin",
+    "long-utf8": "\u00e9" * 127,
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE_FILE_NAMES.values(), ids=HOSTILE_FILE_NAMES.keys())
+def test_hostile_file_basenames_are_refused(workspace: Path, capsys: pytest.CaptureFixture[str], name: str) -> None:
+    uploads = workspace / "uploads"
+    uploads.mkdir()
+    (uploads / name).write_bytes(b"payload\n")
+    args = ["catalog", f"--catalog=file://{workspace / 'catalog'}", "publish", "--type", "file"]
+    before = tree(workspace)
+    code, stderr = run_in_process([*args, "--file", str(uploads / name), "--region", "cn-hangzhou", "f", "1"], capsys)
+    assert code == 2, stderr
+    assert repr(name) in stderr and "Traceback" not in stderr
+    assert tree(workspace) == before
+
+
+def test_a_file_path_ending_in_dotdot_is_refused(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["catalog", f"--catalog=file://{workspace / 'catalog'}", "publish", "--type", "file"]
+    target = workspace / "project" / ".."
+    before = tree(workspace)
+    code, stderr = run_in_process([*args, "--file", str(target), "--region", "cn-hangzhou", "f", "1"], capsys)
+    assert code == 2 and str(target) in stderr, stderr
+    assert tree(workspace) == before
+
+
+# --- keys crafted inside catalog documents -----------------------------------------------------------
+
+APP_BUNDLE = "packages/app-bundle/versions/1.0.0.json"
+CRAFTED_KEYS = {
+    "climb": "../../../escape/app-bundle.tar.gz",
+    "climb-inside-files": "files/sha256/../../../../escape/app-bundle.tar.gz",
+    "absolute": "<absolute>",
+    "backslash": "files\\..\\..\\escape.tar.gz",
+    "nul": "files/x\x00y",
+    "dot-segment": "files/./sha256/x",
+    "empty-segment": "files//x",
+}
+
+
+def craft(workspace: Path, *, key: str | None = None, bucket: str | None = None) -> None:
+    """Point app-bundle 1.0.0's source and every distribution at ``key`` / ``bucket``, and put the
+    real bytes there so that following it would succeed."""
+    path = workspace / "catalog" / APP_BUNDLE
+    document = json.loads(path.read_text())
+    entries = [document["source"], *document["distributions"].values()]
+    original = entries[0]["object_key"]
+    payload = (workspace / "catalog" / "buckets" / "deploypkg-demo-cn-hangzhou" / original).read_bytes()
+    for entry in entries:
+        if key is not None:
+            entry["object_key"] = key
+        if bucket is not None:
+            entry["bucket"] = bucket
+    path.write_text(json.dumps(document, indent=2))
+    escape = workspace / "escape"
+    escape.mkdir()
+    (escape / "app-bundle.tar.gz").write_bytes(payload)
+    (workspace / "escape.tar.gz").write_bytes(payload)
+
+
+def outside_catalog(workspace: Path) -> dict[str, str]:
+    return {k: v for k, v in tree(workspace).items() if not k.startswith("catalog/buckets/")}
+
+
+@pytest.mark.parametrize(
+    ("key", "bucket"),
+    [*((k, None) for k in CRAFTED_KEYS.values()), (None, "../../escape"), (None, "..")],
+    ids=[*(f"key-{k}" for k in CRAFTED_KEYS), "bucket-climb", "bucket-dotdot"],
+)
+@pytest.mark.parametrize("command", ["render", "distribute"])
+def test_a_crafted_key_in_a_version_document_never_leaves_the_bucket(
+    workspace: Path, capsys: pytest.CaptureFixture[str], key: str | None, bucket: str | None, command: str
+) -> None:
+    if key == "<absolute>":
+        key = str(workspace / "escape" / "app-bundle.tar.gz")
+    craft(workspace, key=key, bucket=bucket)
+    before = tree(workspace)
+    if command == "render":
+        args = ["render", "--region", "cn-beijing", "--out", str(workspace / "out"), str(workspace / "project")]
+    else:
+        # a region without a copy yet, so distribute has to read the source and write a copy
+        store = LocalStore(workspace / "catalog")
+        path = workspace / "catalog" / APP_BUNDLE
+        document = json.loads(path.read_text())
+        del document["distributions"]["cn-shanghai"]
+        path.write_text(json.dumps(document, indent=2))
+        shutil.rmtree(store.root / "buckets" / "deploypkg-demo-cn-shanghai")
+        before = tree(workspace)
+        args = ["catalog", f"--catalog=file://{workspace / 'catalog'}", "distribute", "--region", "cn-shanghai"]
+        args += ["--", "app-bundle", "1.0.0"]
+    code, stderr = run_in_process(args, capsys)
+    assert code in (1, 2), stderr
+    assert "Traceback" not in stderr and "internal error" not in stderr
+    crafted = key if key is not None else bucket
+    assert repr(crafted) in stderr or (crafted or "") in stderr, stderr
+    after = tree(workspace)
+    if command == "render":
+        assert after == before and not (workspace / "out").exists()
+    else:
+        # distribute may record the failed region in the catalog; nothing else changes
+        changed = {k for k in set(after) | set(before) if after.get(k) != before.get(k)}
+        assert changed <= {f"catalog/{APP_BUNDLE}", "catalog/.deploypkg.lock"}, sorted(changed)
+        assert "cn-shanghai: failed" in stderr
