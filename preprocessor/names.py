@@ -35,7 +35,7 @@ def check(kind: str, value: str) -> str:
     if not isinstance(value, str) or not pattern.fullmatch(value) or ".." in value:
         raise InputError(
             f"invalid {kind} name {value!r}",
-            hint=f"a {kind} name uses {allowed}; '..' is not allowed",
+            hint=f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} name uses {allowed}; '..' is not allowed",
         )
     return value
 
