@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from itertools import product
 from pathlib import Path
@@ -552,3 +553,57 @@ def test_a_crafted_key_in_a_version_document_never_leaves_the_bucket(
         changed = {k for k in set(after) | set(before) if after.get(k) != before.get(k)}
         assert changed <= {f"catalog/{APP_BUNDLE}", "catalog/.deploypkg.lock"}, sorted(changed)
         assert "cn-shanghai: failed" in stderr
+
+
+# --- hostile names in the project config and the catalog's bucket pattern ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("spec", "named"),
+    [
+        ("../../x", "'../../x'"),
+        ("/abs", "'/abs'"),
+        ("web-image@../x", "'../x'"),
+        ("web-image@", "''"),
+        ("web-image#../x", "'../x'"),
+        ("web-image#PROD", "'PROD'"),
+        ("web-image#", "''"),
+    ],
+)
+def test_a_hostile_association_in_the_config_is_refused_with_its_position(
+    workspace: Path, capsys: pytest.CaptureFixture[str], spec: str, named: str
+) -> None:
+    config = workspace / "project" / "deploypkg.yaml"
+    text, count = re.subn(r"(?m)^(  m-bp1g7004ksh0oeuc1234: )web-image\b", rf'\g<1>"{spec}"', config.read_text())
+    assert count == 1
+    config.write_text(text)
+    before = tree(workspace)
+    templates = str(workspace / "project" / "templates")
+    code, stderr = run_in_process(
+        ["render", "--region", "cn-beijing", "--out", str(workspace / "out"), templates], capsys
+    )
+    assert code == 2, stderr
+    assert named in stderr and f"{config}:" in stderr and "DPK010" in stderr, stderr
+    assert tree(workspace) == before
+
+
+def test_a_hostile_region_in_the_config_is_refused(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = workspace / "project" / "deploypkg.yaml"
+    config.write_text(config.read_text().replace("regions: [", "regions: [../escape, "))
+    before = tree(workspace)
+    templates = str(workspace / "project" / "templates")
+    code, stderr = run_in_process(["render", "--all-regions", "--out", str(workspace / "out"), templates], capsys)
+    assert code == 2 and "'../escape'" in stderr, stderr
+    assert tree(workspace) == before
+
+
+def test_a_crafted_bucket_pattern_never_leaves_the_catalog(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    info = workspace / "catalog" / "catalog.json"
+    info.write_text(info.read_text().replace("deploypkg-demo-{region}", "../../escape-{region}"))
+    before = tree(workspace)
+    args = ["catalog", f"--catalog=file://{workspace / 'catalog'}", "distribute", "--region", "cn-shenzhen"]
+    code, stderr = run_in_process([*args, "--", "app-bundle", "1.0.0"], capsys)
+    assert code == 1 and "invalid bucket name '../../escape-cn-shenzhen'" in stderr, stderr
+    after = tree(workspace)
+    changed = {k for k in set(after) | set(before) if after.get(k) != before.get(k)}
+    assert changed <= {f"catalog/{APP_BUNDLE}", "catalog/.deploypkg.lock"}, sorted(changed)
