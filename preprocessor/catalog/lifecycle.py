@@ -81,7 +81,9 @@ def release(store: Store, name: str, version: str, regions: Sequence[str] = ()) 
 
     def change(document: PackageVersion) -> None:
         if document.status is not VersionStatus.DRAFT:
-            raise CatalogError(
+            # A conflict (exit 1), like publish's "already published": typically another process
+            # released or revoked it first.
+            raise ConflictError(
                 f"{name} {version} is {document.status.value}, not a draft; only a draft is released",
                 hint="publish a new version to release something new",
             )
