@@ -72,12 +72,27 @@ class LocalStore:
                 f"invalid document key {key!r}: the name is reserved by the local store",
                 hint=f"document keys may not start with {BUCKETS_DIR}/ and no part may start with '.'",
             )
-        return self.root.joinpath(*parts)
+        return self._inside(self.root.joinpath(*parts), f"catalog document {key}")
 
     def object_path(self, bucket: str, key: str) -> Path:
         """Where a regional object lives on disk."""
         check_key(key)
-        return self.root / BUCKETS_DIR / check_bucket(bucket) / Path(*key.split("/"))
+        return self._inside(
+            self.root / BUCKETS_DIR / check_bucket(bucket) / Path(*key.split("/")), f"object {bucket}/{key}"
+        )
+
+    def _inside(self, path: Path, what: str) -> Path:
+        """``path``, unless a symbolic link on the way leads out of the catalog directory: the keys
+        are checked, but a link planted in the directory would still carry reads and writes elsewhere."""
+        root = os.path.realpath(self.root)
+        real = os.path.realpath(path)
+        if os.path.commonpath([root, real]) != root:
+            raise CatalogError(
+                f"{what} leads outside the catalog directory {self.root} (a symbolic link resolves it to {real})",
+                file=str(path),
+                hint="remove the link; everything a file:// catalog holds must be inside its directory",
+            )
+        return path
 
     def _bucket_path(self, bucket: str) -> Path:
         return self.root / BUCKETS_DIR / check_bucket(bucket)
