@@ -607,3 +607,40 @@ def test_a_crafted_bucket_pattern_never_leaves_the_catalog(workspace: Path, caps
     after = tree(workspace)
     changed = {k for k in set(after) | set(before) if after.get(k) != before.get(k)}
     assert changed <= {f"catalog/{APP_BUNDLE}", "catalog/.deploypkg.lock"}, sorted(changed)
+
+
+# --- a link inside the catalog directory that points out of it -------------------------------------------
+
+
+def test_a_link_in_a_bucket_pointing_outside_is_not_written_through(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = workspace / "catalog" / APP_BUNDLE
+    document = json.loads(path.read_text())
+    del document["distributions"]["cn-shanghai"]
+    path.write_text(json.dumps(document, indent=2))
+    bucket = workspace / "catalog" / "buckets" / "deploypkg-demo-cn-shanghai"
+    shutil.rmtree(bucket)
+    bucket.mkdir()
+    (workspace / "outside").mkdir()
+    (bucket / "files").symlink_to(workspace / "outside", target_is_directory=True)
+    args = ["catalog", f"--catalog=file://{workspace / 'catalog'}", "distribute", "--region", "cn-shanghai"]
+    code, stderr = run_in_process([*args, "--", "app-bundle", "1.0.0"], capsys)
+    assert list((workspace / "outside").iterdir()) == [], "distribute wrote through a link out of the catalog"
+    assert code == 1 and "cn-shanghai: failed" in stderr and "outside the catalog" in stderr, stderr
+
+
+def test_a_link_to_a_document_outside_the_catalog_is_not_read(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    services = workspace / "catalog" / "services"
+    (workspace / "elsewhere").mkdir()
+    shutil.move(services / "demo-service.json", workspace / "elsewhere" / "demo-service.json")
+    (services / "demo-service.json").symlink_to(workspace / "elsewhere" / "demo-service.json")
+    templates = str(workspace / "project" / "templates")
+    before = tree(workspace)
+    code, stderr = run_in_process(
+        ["render", "--region", "cn-beijing", "--out", str(workspace / "out"), templates], capsys
+    )
+    assert code == 2 and "outside the catalog" in stderr, stderr
+    assert tree(workspace) == before
