@@ -359,6 +359,9 @@ COMMANDS: dict[str, dict[str, tuple[str, ...]]] = {
     },
 }
 
+CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
+"""Control characters other than newline: printed raw they could rewrite the user's terminal."""
+
 NAME_CASES = [
     pytest.param(kind, command, value_id, id=f"{kind}|{command}|{value_id}")
     for kind, commands in COMMANDS.items()
@@ -411,6 +414,7 @@ def test_hostile_names_are_refused_and_nothing_is_written(
     # the message names the value (or the whole option value holding it, as in --image REGION=ID)
     assert repr(value) in stderr or any(repr(a) in stderr for a in args if value in a), stderr
     assert "Traceback" not in stderr and "internal error" not in stderr
+    assert not CONTROL.search(stderr), f"a raw control character reached the terminal: {stderr!r}"
     assert tree(workspace) == before, "a refused command wrote something"
     assert not Path("/abs").exists()
 
@@ -465,6 +469,25 @@ def test_hostile_file_basenames_are_refused(workspace: Path, capsys: pytest.Capt
     assert code == 2, stderr
     assert repr(name) in stderr and "Traceback" not in stderr
     assert tree(workspace) == before
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known bug, outside this file's owner: DeploypkgError.location() (preprocessor/errors.py) prints the "
+    "file path raw, so publish's 'file name cannot be an object key' error sends a control character in a file name "
+    "straight to the terminal; the message itself uses repr()",
+)
+# (an ESC sequence is not tried: click strips ANSI sequences when stderr is not a terminal, so this
+# capture cannot see it, though a terminal would get it)
+@pytest.mark.parametrize("name", ["x\x7fy", "x\x08y", "x\ry"], ids=["delete", "backspace", "carriage-return"])
+def test_a_control_character_in_a_file_name_never_reaches_the_terminal_raw(
+    workspace: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    (workspace / name).write_bytes(b"payload\n")
+    args = ["catalog", f"--catalog=file://{workspace / 'catalog'}", "publish", "--type", "file"]
+    code, stderr = run_in_process([*args, "--file", str(workspace / name), "--region", "cn-hangzhou", "f", "1"], capsys)
+    assert code == 2, stderr
+    assert not CONTROL.search(stderr), f"a raw control character reached the terminal: {stderr!r}"
 
 
 def test_a_file_path_ending_in_dotdot_is_refused(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
