@@ -20,6 +20,7 @@ with that checksum can be skipped, and a rerun after a failure resumes where it 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from preprocessor.errors import InputError
 from preprocessor.names import check
@@ -85,7 +86,8 @@ def check_key(key: str) -> str:
     """Return ``key`` if it is a safe relative key, else raise :class:`InputError`.
 
     Refused: empty keys, absolute paths, backslashes, empty, ``.`` or ``..`` segments, NUL and
-    other control characters, keys longer than 1024 bytes (S3's limit).
+    other control characters (C0, DEL, C1), invisible formatting characters (bidi overrides,
+    zero-width), keys longer than 1024 bytes (S3's limit).
     """
     problem = None
     if not isinstance(key, str) or not key:
@@ -94,8 +96,9 @@ def check_key(key: str) -> str:
         problem = "it is an absolute path"
     elif "\\" in key:
         problem = "it contains a backslash"
-    elif any(ord(ch) < 32 or ord(ch) == 127 for ch in key):
-        problem = "it contains a control character"
+    elif any(unicodedata.category(ch) in ("Cc", "Cf") for ch in key):
+        # Cc: C0, DEL and C1 controls; Cf: invisible format characters (bidi overrides, zero-width)
+        problem = "it contains a control or invisible formatting character"
     elif any(part in ("", ".", "..") for part in key.split("/")):
         problem = "it has an empty, '.' or '..' segment"
     elif len(key.encode("utf-8")) > _MAX_KEY_BYTES:
