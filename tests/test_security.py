@@ -667,3 +667,25 @@ def test_a_link_to_a_document_outside_the_catalog_is_not_read(
     )
     assert code == 2 and "outside the catalog" in stderr, stderr
     assert tree(workspace) == before
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["files/x\x85y.tar.gz", "files/app\u202ezg.rat.sh", "files/app\u200b-bundle.tar.gz"],
+    ids=["c1-control", "bidi-override", "zero-width"],
+)
+def test_a_key_with_invisible_characters_is_refused_even_when_the_object_exists(
+    workspace: Path, capsys: pytest.CaptureFixture[str], key: str
+) -> None:
+    """Inside the bucket, but a key a person reading the catalog or a log would misread."""
+    craft(workspace, key=key)
+    bucket = workspace / "catalog" / "buckets" / "deploypkg-demo-cn-beijing"
+    (bucket / "files").mkdir(exist_ok=True)
+    (bucket / key).write_bytes((workspace / "escape.tar.gz").read_bytes())
+    before = tree(workspace)
+    templates = str(workspace / "project" / "templates")
+    args = ["render", "--region", "cn-beijing", "--out", str(workspace / "out"), templates]
+    code, stderr = run_in_process(args, capsys)
+    assert code == 2 and repr(key) in stderr and "invisible formatting" in stderr, stderr
+    assert not CONTROL.search(stderr)
+    assert tree(workspace) == before
