@@ -689,3 +689,20 @@ def test_a_key_with_invisible_characters_is_refused_even_when_the_object_exists(
     assert code == 2 and repr(key) in stderr and "invisible formatting" in stderr, stderr
     assert not CONTROL.search(stderr)
     assert tree(workspace) == before
+
+
+@pytest.mark.parametrize("version", ["../../../../etc/passwd", "/etc/passwd", "2.0.0/../../x", "2.0.0\x00"])
+def test_a_channel_document_pointing_out_of_the_catalog_is_refused(
+    workspace: Path, capsys: pytest.CaptureFixture[str], version: str
+) -> None:
+    path = workspace / "catalog" / "packages" / "worker-image" / "channels" / "prod.json"
+    document = json.loads(path.read_text())
+    document["version"] = version
+    path.write_text(json.dumps(document, indent=2))
+    before = tree(workspace)
+    templates = str(workspace / "project" / "templates")
+    args = ["render", "--region", "cn-beijing", "--out", str(workspace / "out"), templates]
+    code, stderr = run_in_process(args, capsys)
+    assert code == 2 and repr(version) in stderr, stderr
+    assert "Traceback" not in stderr and not CONTROL.search(stderr)
+    assert tree(workspace) == before
