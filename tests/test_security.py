@@ -304,7 +304,8 @@ DOCUMENTED_OK = {"version": {"upper"}, "account": {"upper", "leading-dash"}}
 
 PUBLISH_IMAGE = ("publish", "--type", "ecs-image", "--image", "cn-hangzhou=m-bp1aaaaaaaaaaaaaaaa")
 
-# kind -> commands, each a function of the hostile value giving the arguments after `deploypkg`
+# kind -> command -> the arguments after `deploypkg`: {v} is the hostile value;
+# {catalog} {out} {templates} {file} are filled in per test
 COMMANDS: dict[str, dict[str, tuple[str, ...]]] = {
     "package": {
         "publish": ("catalog", "{catalog}", *PUBLISH_IMAGE, "--", "{v}", "1.0.0"),
