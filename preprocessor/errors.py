@@ -2,6 +2,23 @@
 
 from __future__ import annotations
 
+import unicodedata
+
+
+def printable(text: str) -> str:
+    """``text`` with control and invisible formatting characters escaped (``\\x7f``, ``\\u202e``),
+    so a hostile file name cannot move the cursor or rewrite a terminal line. Newlines stay."""
+    if text.isprintable():
+        return text
+    out = []
+    for char in text:
+        if char != "\n" and unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp"):
+            code = ord(char)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+        else:
+            out.append(char)
+    return "".join(out)
+
 
 class DeploypkgError(Exception):
     """Base of every expected failure.
@@ -33,7 +50,7 @@ class DeploypkgError(Exception):
     def location(self) -> str:
         if self.file is None:
             return ""
-        parts = [self.file]
+        parts = [printable(self.file)]
         if self.line is not None:
             parts.append(str(self.line))
             if self.column is not None:
@@ -44,9 +61,10 @@ class DeploypkgError(Exception):
         """``file:line:col: [RULE] message`` plus the hint on its own line."""
         head = self.location()
         rule = f"{self.rule} " if self.rule else ""
-        text = f"{head}: {rule}{self.message}" if head else f"{rule}{self.message}"
+        message = printable(self.message)
+        text = f"{head}: {rule}{message}" if head else f"{rule}{message}"
         if self.hint:
-            text += f"\n  hint: {self.hint}"
+            text += f"\n  hint: {printable(self.hint)}"
         return text
 
 
