@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import NamedTuple
 
 from preprocessor.errors import TemplateParseError
-from preprocessor.model import ImageRef, LineIndex, Placeholder, RefKind
+from preprocessor.model import ImageRef, LineIndex, Placeholder, PropertyRole, RefKind
 from preprocessor.templates.placeholders import find_placeholders
 from preprocessor.templates.tree import MappingNode, Node, ScalarNode, SequenceNode, StringNode, TaggedNode, children
 from providers import ResourceSpec
@@ -121,7 +121,14 @@ def _kind(function: str) -> RefKind:
 
 
 def _image_ref(
-    node: Node, text: str, file: str, logical_id: str, spec: ResourceSpec, path: str, role: object, lines: LineIndex
+    node: Node,
+    text: str,
+    file: str,
+    logical_id: str,
+    spec: ResourceSpec,
+    path: str,
+    role: PropertyRole,
+    lines: LineIndex,
 ) -> ImageRef:
     if isinstance(node, StringNode):
         kind, span, value = RefKind.LITERAL, node.content_span, node.value
@@ -131,7 +138,7 @@ def _image_ref(
         function = intrinsic(node)
         kind = _kind(function) if function is not None else RefKind.FUNCTION
         span, value = node.span, text[node.start : node.end]
-    return ImageRef(file, span, logical_id, spec.resource_type, path, kind, value, role, spec.provider)  # type: ignore[arg-type]
+    return ImageRef(file, span, logical_id, spec.resource_type, path, kind, value, role, spec.provider)
 
 
 def _property_values(properties: Node, path: tuple[str, ...]) -> list[Node]:
