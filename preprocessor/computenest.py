@@ -42,8 +42,8 @@ from pathlib import Path
 
 import yaml
 
-from preprocessor.config import Association, compose_config, is_config_file, read_config_text
-from preprocessor.errors import ConfigError, InputError
+from preprocessor.config import Association, compose_config, config_error_at, is_config_file, read_config_text
+from preprocessor.errors import InputError
 from preprocessor.names import PackageSpec, check
 
 COMPUTENEST_DIR = ".computenest"
@@ -116,7 +116,7 @@ def associations_from_text(text: str, path: Path, skip: Collection[str] = ()) ->
         if entries is None or _is_null(entries):
             continue
         if not isinstance(entries, yaml.MappingNode):
-            raise _fail(path, entries, f"{relation} must be a mapping of keys to artifacts")
+            raise config_error_at(path, entries, f"{relation} must be a mapping of keys to artifacts")
         for key_node, body in entries.value:
             key = _association_key(path, key_node, relation, placeholder_types)
             if key in skip:
@@ -164,13 +164,15 @@ def _artifact_names(path: Path, artifacts: yaml.Node | None) -> dict[str, tuple[
 def _association_key(path: Path, key_node: yaml.Node, relation: str, placeholder_types: tuple[str, ...] | None) -> str:
     key = _scalar(key_node)
     if key is None or not key.strip():
-        raise _fail(path, key_node, f"a key of {relation} must be a non-empty string")
+        raise config_error_at(path, key_node, f"a key of {relation} must be a non-empty string")
     if placeholder_types is None:
         return key
     match = _PLACEHOLDER_KEY.fullmatch(key.strip())
     if match is None or match.group(1) not in placeholder_types:
         examples = " or ".join(f"'{{{{ computenest::{kind}::NAME }}}}'" for kind in placeholder_types)
-        raise _fail(path, key_node, f"{relation} key {key!r} is not a placeholder it can hold", f"write {examples}")
+        raise config_error_at(
+            path, key_node, f"{relation} key {key!r} is not a placeholder it can hold", f"write {examples}"
+        )
     return match.group(2)
 
 
@@ -179,10 +181,10 @@ def _package_name(path: Path, key: str, body: yaml.Node, artifacts: dict[str, tu
     artifact_id = _scalar(id_node)
     if id_node is None or artifact_id is None:
         hint = "add ArtifactId: ${Artifact.<Key>.ArtifactId}"
-        raise _fail(path, body, f"the relation of {key!r} has no ArtifactId", hint)
+        raise config_error_at(path, body, f"the relation of {key!r} has no ArtifactId", hint)
     match = _ARTIFACT_REF.fullmatch(artifact_id.strip())
     if match is None:
-        raise _fail(
+        raise config_error_at(
             path,
             id_node,
             f"ArtifactId {artifact_id!r} of {key!r} does not name an artifact of this config",
@@ -193,21 +195,10 @@ def _package_name(path: Path, key: str, body: yaml.Node, artifacts: dict[str, tu
     try:
         return check("package", name)
     except InputError as exc:
-        raise _fail(
+        raise config_error_at(
             path,
             node,
             f"artifact {artifact_key!r} does not give a valid package name: {exc.message}",
             f"set Artifact.{artifact_key}.ArtifactName to the catalog package name (lowercase letters, digits,"
             f" '.', '_', '-'), or map {key!r} in deploypkg.yaml, which wins",
         ) from None
-
-
-def _fail(path: Path, node: yaml.Node, message: str, hint: str | None = None) -> ConfigError:
-    return ConfigError(
-        message,
-        file=str(path),
-        line=node.start_mark.line + 1,
-        column=node.start_mark.column + 1,
-        hint=hint,
-        rule="DPK010",
-    )

@@ -183,7 +183,8 @@ def _read_yaml_node(path: Path) -> tuple[str, yaml.Node | None]:
     return text, compose_config(text, path)
 
 
-def _fail(path: Path, node: yaml.Node, message: str, hint: str | None = None) -> ConfigError:
+def config_error_at(path: Path, node: yaml.Node, message: str, hint: str | None = None) -> ConfigError:
+    """A DPK010 error at ``node``'s position in the config file ``path``."""
     return ConfigError(
         message,
         file=str(path),
@@ -196,7 +197,7 @@ def _fail(path: Path, node: yaml.Node, message: str, hint: str | None = None) ->
 
 def _scalar(path: Path, node: yaml.Node, what: str) -> str:
     if not isinstance(node, yaml.ScalarNode):
-        raise _fail(path, node, f"{what} must be a string")
+        raise config_error_at(path, node, f"{what} must be a string")
     return str(node.value)
 
 
@@ -204,7 +205,7 @@ def _string_list(path: Path, node: yaml.Node, what: str) -> tuple[str, ...]:
     if isinstance(node, yaml.ScalarNode):
         return (str(node.value),)
     if not isinstance(node, yaml.SequenceNode):
-        raise _fail(path, node, f"{what} must be a list of strings")
+        raise config_error_at(path, node, f"{what} must be a list of strings")
     return tuple(_scalar(path, item, what) for item in node.value)
 
 
@@ -212,7 +213,7 @@ def _mapping(path: Path, node: yaml.Node, what: str) -> Iterable[tuple[yaml.Node
     if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null"):
         return ()
     if not isinstance(node, yaml.MappingNode):
-        raise _fail(path, node, f"{what} must be a mapping")
+        raise config_error_at(path, node, f"{what} must be a mapping")
     return node.value  # type: ignore[no-any-return]
 
 
@@ -228,7 +229,7 @@ def parse_config(path: Path) -> ProjectConfig:
             from providers import all_providers
 
             if config.provider not in all_providers():
-                raise _fail(
+                raise config_error_at(
                     path,
                     value,
                     f"unknown provider {config.provider!r}",
@@ -249,7 +250,7 @@ def parse_config(path: Path) -> ProjectConfig:
                 try:
                     spec = parse_package_spec(target)
                 except InputError as exc:
-                    raise _fail(path, assoc_value, exc.message, exc.hint) from None
+                    raise config_error_at(path, assoc_value, exc.message, exc.hint) from None
                 config.associations[name] = Association(
                     name, spec, str(path), assoc_key.start_mark.line + 1, assoc_key.start_mark.column + 1
                 )
@@ -261,18 +262,20 @@ def parse_config(path: Path) -> ProjectConfig:
             for rule_node, level_node in _mapping(path, value, "rules"):
                 rule_id = _scalar(path, rule_node, "a rule ID")
                 if rule_id not in RULES:
-                    raise _fail(path, rule_node, f"unknown rule {rule_id!r}", "rule IDs are listed in docs/rules.md")
+                    raise config_error_at(
+                        path, rule_node, f"unknown rule {rule_id!r}", "rule IDs are listed in docs/rules.md"
+                    )
                 level = _scalar(path, level_node, f"the level of {rule_id}").lower()
                 if level in ("off", "false", "none"):
                     config.rule_severity[rule_id] = None
                 elif level in {s.value for s in Severity}:
                     config.rule_severity[rule_id] = Severity(level)
                 else:
-                    raise _fail(
+                    raise config_error_at(
                         path, level_node, f"unknown level {level!r} for {rule_id}", "use error, warning, info or off"
                     )
         else:
-            raise _fail(
+            raise config_error_at(
                 path,
                 key_node,
                 f"unknown config key {key!r}",
@@ -285,4 +288,4 @@ def _checked(path: Path, node: yaml.Node, kind: str, value: str) -> str:
     try:
         return check(kind, value)
     except InputError as exc:
-        raise _fail(path, node, exc.message, exc.hint) from None
+        raise config_error_at(path, node, exc.message, exc.hint) from None
