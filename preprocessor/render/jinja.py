@@ -378,26 +378,15 @@ def render_jinja(
             error.line = _template_line(error.__traceback__, display)
         raise
     except LimitExceeded as error:
-        raise InputError(
-            f"jinja2 template exceeds a limit: {error}",
-            file=display,
-            line=_template_line(error.__traceback__, display),
-            rule="DPK004",
-            hint=_LIMIT_HINT,
-        ) from None
+        raise _runtime_error(f"jinja2 template exceeds a limit: {error}", error, display, _LIMIT_HINT) from None
     except SecurityError as error:
-        raise InputError(
-            f"jinja2 sandbox refused: {error}",
-            file=display,
-            line=_template_line(error.__traceback__, display),
-            rule="DPK004",
-            hint=_HINT,
-        ) from None
+        raise _runtime_error(f"jinja2 sandbox refused: {error}", error, display, _HINT) from None
     except Exception as error:  # UndefinedError, TypeError, ... raised by the template's own code
-        raise InputError(
-            f"jinja2 error: {type(error).__name__}: {error}",
-            file=display,
-            line=_template_line(error.__traceback__, display),
-            rule="DPK004",
-            hint=_HINT,
-        ) from None
+        raise _runtime_error(f"jinja2 error: {type(error).__name__}: {error}", error, display, _HINT) from None
+
+
+def _runtime_error(message: str, error: BaseException, display: str, hint: str) -> InputError:
+    """DPK004 at the template line the running code had reached when ``error`` was raised."""
+    return InputError(
+        message, file=display, line=_template_line(error.__traceback__, display), rule="DPK004", hint=hint
+    )
