@@ -201,18 +201,31 @@ def test_alias_bomb_stays_small_and_fast() -> None:
     assert time.perf_counter() - started < 2
 
 
+_FLOW = "[" * 10_000 + "]" * 10_000
+_BLOCK = "".join(f"{'  ' * level}k{level}:\n" for level in range(10_000)) + "  " * 10_000 + "x\n"
+
+
+@pytest.mark.parametrize("parser", ["libyaml", "python"])
 @pytest.mark.parametrize(
-    "text",
-    [
-        "[" * 10_000 + "]" * 10_000,
-        "".join(f"{'  ' * level}k{level}:\n" for level in range(10_000)) + "  " * 10_000 + "x\n",
-    ],
+    ("text", "lines"),
+    # Where the 1001st level opens: the flow case on its one line; the block case at the key that
+    # opens it (libyaml counts indentation levels) or at the value below it (our own count).
+    [(_FLOW, {1}), (_BLOCK, {1000, 1001})],
     ids=["flow", "block"],
 )
-def test_deep_nesting_is_a_clean_error(text: str) -> None:
+def test_deep_nesting_is_a_clean_error(
+    text: str, lines: set[int], parser: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whichever parser stops first (libyaml has a limit of its own), the user gets deploypkg's
+    DPK001 with the file and the line where the nesting goes too deep, quickly."""
+    if parser == "python":
+        monkeypatch.setattr(yamlpos, "_LOADER", CfnYamlLoader)
     started = time.perf_counter()
-    with pytest.raises(TemplateParseError, match="nesting is deeper than 1000 levels"):
+    with pytest.raises(TemplateParseError) as raised:
         yamlpos.compose(text, file="deep.yaml")
+    error = raised.value
+    assert (error.rule, error.file, error.message) == ("DPK001", "deep.yaml", "nesting is deeper than 1000 levels")
+    assert error.line in lines
     assert time.perf_counter() - started < 10
 
 

@@ -36,6 +36,7 @@ from preprocessor.templates.tree import (
 )
 
 MAX_DEPTH = 1000
+_LIBYAML_DEPTH_LIMIT = "maximum nesting depth"
 _STR_TAG = "tag:yaml.org,2002:str"
 
 
@@ -155,6 +156,10 @@ def compose(
         mark = exc.problem_mark or exc.context_mark
         offset = mark.index if mark is not None else 0
         problem = exc.problem or "invalid YAML"
+        if _LIBYAML_DEPTH_LIMIT in problem:
+            # libyaml (PyYAML >= 6.0.4 bundles one that stops at 1000 levels itself) can trip before
+            # our own limit sees the event; the user gets one message whichever parser stops first.
+            raise _fail(file, lines, offset, _too_deep(max_depth)) from None
         hint = None
         if text.startswith("\t", offset) or "'\\t'" in problem:
             problem = f"{problem}: a tab character"
@@ -167,6 +172,10 @@ def compose(
         raise TemplateParseError(f"invalid YAML: {exc}", file=file, rule="DPK001") from None
     finally:
         loader.dispose()
+
+
+def _too_deep(max_depth: int) -> str:
+    return f"nesting is deeper than {max_depth} levels"
 
 
 def _start(event: Any) -> int:
@@ -196,7 +205,7 @@ def _compose(loader: Any, text: str, file: str | None, lines: LineIndex, max_dep
             node = found
         elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             if len(stack) >= max_depth:
-                raise _fail(file, lines, _start(event), f"nesting is deeper than {max_depth} levels")
+                raise _fail(file, lines, _start(event), _too_deep(max_depth))
             function = function_name(event.tag) if event.tag else None
             stack.append(
                 _Collection(
