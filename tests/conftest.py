@@ -53,7 +53,8 @@ def start_moto_server() -> MotoServer:
     port = _free_port()
     log = open(os.devnull, "wb")  # noqa: SIM115 - owned by the process
     process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        # S3's per-key atomicity of conditional writes, which moto's own server lacks (see the module).
+        [sys.executable, str(Path(__file__).with_name("atomic_moto_server.py")), "127.0.0.1", str(port)],
         stdout=log,
         stderr=log,
     )
