@@ -7,6 +7,8 @@ Compute Nest keeps the link between a template and its deployment packages under
       m-bp1ab5ek0o5xqa1y9abc:
         ArtifactId: ${Artifact.DbImage.ArtifactId}
         ArtifactVersion: draft
+      ecs_image_web:                        # any string: Compute Nest matches it literally
+        ArtifactId: artifact-294b0a26e269458eb6b9
     FileArtifactRelation:                   # keyed by the placeholder text
       '{{ computenest::file::app-bundle }}':
         ArtifactId: ${Artifact.AppBundle.ArtifactId}
@@ -15,21 +17,26 @@ Compute Nest keeps the link between a template and its deployment packages under
 
 and describes each artifact under the top-level ``Artifact.<Key>`` map.
 
+Each relation section is a namespace of its own, as in Compute Nest: ``ImageId: dify`` related
+to an image and ``{{ computenest::helmchart::dify }}`` related to a chart are two associations.
+
 Which package an entry names (the rule, in order):
 
-1. ``Artifact.<Key>.ArtifactName`` when the config defines the artifact ``<Key>`` that
-   ``ArtifactId: ${Artifact.<Key>.ArtifactId}`` points at and gives it a name;
-2. otherwise ``<Key>`` itself.
+1. ``ArtifactId: ${Artifact.<Key>.ArtifactId}``: the package ``deploypkg.yaml`` maps ``<Key>``
+   or the artifact's ``ArtifactName`` to under ``computenest: artifacts:``; else the package
+   name derived from ``ArtifactName`` (or from ``<Key>`` when the artifact has no name) by
+   :func:`package_name_for` (``7DaysToDie`` → ``7daystodie``, ``Chart_Argoworkflow`` →
+   ``chart_argoworkflow``). A ``<Key>`` the config does not define is DPK205.
+2. ``ArtifactId: artifact-…`` (an existing artifact, as computenest-cli reads a value starting
+   with ``artifact``): the package ``deploypkg.yaml`` maps that artifact ID to under
+   ``computenest: artifacts:``; unmapped, DPK204 at that line.
 
-The name is used as written and must be a valid package name (lowercase letters, digits,
-``.``, ``_``, ``-``; see :mod:`preprocessor.names`): ``EcsImage`` is not, so such a key needs
-an ``ArtifactName`` or an entry in ``deploypkg.yaml`` (which wins over this file; a key
-``deploypkg.yaml`` already maps is not checked here at all). ``ArtifactVersion`` is not used:
+A relation that maps to no package is a finding (DPK204/DPK205) at its line, never a refusal of
+the project: its key is still known as related, so the templates that use it get no second
+finding, and render refuses them only because of this one. ``ArtifactVersion`` is not used:
 Compute Nest's version numbers are not catalog versions, so an entry means "the newest
-published version"; pin a version or channel in ``deploypkg.yaml`` instead.
-
-Placeholder relations are keyed by the placeholder name (``app-bundle`` above), which is how
-``deploypkg.yaml`` keys them too.
+published version"; pin a version or channel in ``deploypkg.yaml`` instead. Keys
+``deploypkg.yaml`` already maps (as associations) are left out without being checked.
 """
 
 from __future__ import annotations
@@ -37,30 +44,74 @@ from __future__ import annotations
 import functools
 import os
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from pathlib import Path
+from typing import NamedTuple
 
 import yaml
 
 from preprocessor.config import Association, compose_config, config_error_at, is_config_file, read_config_text
-from preprocessor.errors import InputError
-from preprocessor.names import PackageSpec, check
+from preprocessor.model import PLACEHOLDER_TYPES
+from preprocessor.names import PACKAGE_NAME, PackageSpec
 
 COMPUTENEST_DIR = ".computenest"
 CONFIG_FILE = "config.yaml"
 WHAT = "Compute Nest config"
 
-# relation section -> placeholder types its keys may use (None: keyed by a literal image ID)
+IMAGE_RELATION = "ArtifactRelation"
+# relation section (a namespace of keys) -> placeholder types its keys may use (None: literal image IDs)
 RELATIONS: dict[str, tuple[str, ...] | None] = {
-    "ArtifactRelation": None,
+    IMAGE_RELATION: None,
     "FileArtifactRelation": ("file", "publicfile"),
     "AcrImageArtifactRelation": ("acrimage",),
     "HelmChartArtifactRelation": ("helmchart",),
 }
+_NAMESPACE_OF_TYPE = {kind: relation for relation, kinds in RELATIONS.items() for kind in kinds or ()}
+assert set(_NAMESPACE_OF_TYPE) == set(PLACEHOLDER_TYPES)
 
 _PLACEHOLDER_KEY = re.compile(r"\{\{\s*computenest::([a-z]+)::([^\s{}]+)\s*\}\}")
 _ARTIFACT_REF = re.compile(r"\$\{Artifact\.([^.{}]+)\.ArtifactId\}")
+_ARTIFACT_ID = re.compile(r"artifact[0-9A-Za-z_-]*")  # computenest-cli: "starts with artifact"
 _RELATION_PATH = ("Service", "DeployMetadata", "SupplierDeployMetadata")
+_NOT_IN_NAME = re.compile(r"[^a-z0-9._-]+")
+
+
+def namespace_of(placeholder_type: str) -> str | None:
+    """The relation section whose keys a placeholder of this type is looked up in."""
+    return _NAMESPACE_OF_TYPE.get(placeholder_type)
+
+
+def package_name_for(artifact_name: str) -> str | None:
+    """The catalog package name of a Compute Nest artifact name (deterministic, documented):
+    lower case; every run of characters a package name cannot hold becomes one ``-``; ``..``
+    becomes ``.``; leading and trailing ``-``, ``.``, ``_`` are dropped; at most 128 characters.
+    ``None`` when nothing is left (a name with no ASCII letter or digit)."""
+    name = _NOT_IN_NAME.sub("-", artifact_name.lower())
+    while ".." in name:
+        name = name.replace("..", ".")
+    name = name.strip("-._")[:128].rstrip("-._")
+    return name if PACKAGE_NAME.fullmatch(name) else None
+
+
+class RelationFinding(NamedTuple):
+    """A relation that maps to no package: reported at its line, the project checked as usual."""
+
+    rule_id: str
+    message: str
+    hint: str
+    source: str
+    line: int
+    column: int
+    length: int
+
+
+class Relations(NamedTuple):
+    associations: dict[tuple[str, str], Association]
+    """(relation section, key) → association."""
+    unmapped: dict[tuple[str, str], RelationFinding]
+    """(relation section, key) → why that related key maps to no package."""
+    findings: list[RelationFinding]
+    """Every finding of the config, in file order (those of ``unmapped`` among them)."""
 
 
 def find_computenest_config(start: Path, stop: Path | None) -> Path | None:
@@ -88,10 +139,13 @@ def clear_cache() -> None:
     _find.cache_clear()
 
 
-def read_associations(path: Path, skip: Collection[str] = ()) -> dict[str, Association]:
-    """Association key → :class:`Association` from a Compute Nest config; keys in ``skip``
-    (already mapped by ``deploypkg.yaml``) are left out without being checked."""
-    return associations_from_text(read_text(path), path, skip)
+def read_relations(
+    path: Path, skip: Collection[str] = (), artifacts: Mapping[str, Association] | None = None
+) -> Relations:
+    """The relations of a Compute Nest config; keys in ``skip`` (already mapped by
+    ``deploypkg.yaml``) are left out without being checked; ``artifacts`` is ``deploypkg.yaml``'s
+    ``computenest: artifacts:`` (artifact ID, key or name → package)."""
+    return relations_from_text(read_text(path), path, skip, artifacts)
 
 
 def read_text(path: Path) -> str:
@@ -99,18 +153,20 @@ def read_text(path: Path) -> str:
     return read_config_text(path, WHAT)
 
 
-def associations_from_text(text: str, path: Path, skip: Collection[str] = ()) -> dict[str, Association]:
-    """:func:`read_associations` of the config's text as already read from ``path``."""
+def relations_from_text(
+    text: str, path: Path, skip: Collection[str] = (), artifacts: Mapping[str, Association] | None = None
+) -> Relations:
+    """:func:`read_relations` of the config's text as already read from ``path``."""
     root = compose_config(text, path, WHAT)
+    relations = Relations({}, {}, [])
     if not isinstance(root, yaml.MappingNode):
-        return {}
-    artifacts = _artifact_names(path, _child(root, "Artifact"))
+        return relations
+    resolver = _Resolver(path, _artifact_names(_child(root, "Artifact")), artifacts or {})
     section: yaml.Node | None = root
     for key in _RELATION_PATH:
         section = _child(section, key)
-    found: dict[str, Association] = {}
     if section is None:
-        return found
+        return relations
     for relation, placeholder_types in RELATIONS.items():
         entries = _child(section, relation)
         if entries is None or _is_null(entries):
@@ -121,11 +177,17 @@ def associations_from_text(text: str, path: Path, skip: Collection[str] = ()) ->
             key = _association_key(path, key_node, relation, placeholder_types)
             if key in skip:
                 continue
-            package = _package_name(path, key, body, artifacts)
-            found[key] = Association(
-                key, PackageSpec(package), str(path), key_node.start_mark.line + 1, key_node.start_mark.column + 1
-            )
-    return found
+            ident = (relation, key)
+            at = (str(path), key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            resolved = resolver.package(key, relation, body, key_node)
+            if isinstance(resolved, RelationFinding):
+                relations.unmapped[ident] = resolved
+                relations.findings.append(resolved)
+            else:
+                relations.associations[ident] = Association(key, resolved, *at, namespace=relation)
+    relations.findings.extend(resolver.collisions())
+    relations.findings.sort(key=lambda f: (f.line, f.column))
+    return relations
 
 
 def _child(node: yaml.Node | None, key: str) -> yaml.Node | None:
@@ -147,17 +209,18 @@ def _scalar(node: yaml.Node | None) -> str | None:
     return None
 
 
-def _artifact_names(path: Path, artifacts: yaml.Node | None) -> dict[str, tuple[str, yaml.Node]]:
-    """Artifact key → (ArtifactName, its node) for artifacts that have a name."""
-    names: dict[str, tuple[str, yaml.Node]] = {}
+def _artifact_names(artifacts: yaml.Node | None) -> dict[str, tuple[str | None, yaml.Node]]:
+    """Artifact key → (its ArtifactName if it has one, the node to report a bad name at)."""
+    names: dict[str, tuple[str | None, yaml.Node]] = {}
     if not isinstance(artifacts, yaml.MappingNode):
         return names
     for key_node, body in artifacts.value:
+        key = _scalar(key_node)
+        if key is None:
+            continue
         name_node = _child(body, "ArtifactName")
         name = _scalar(name_node)
-        key = _scalar(key_node)
-        if key is not None and name is not None and name_node is not None:
-            names[key] = (name, name_node)
+        names[key] = (name, name_node if name is not None and name_node is not None else key_node)
     return names
 
 
@@ -176,29 +239,97 @@ def _association_key(path: Path, key_node: yaml.Node, relation: str, placeholder
     return match.group(2)
 
 
-def _package_name(path: Path, key: str, body: yaml.Node, artifacts: dict[str, tuple[str, yaml.Node]]) -> str:
-    id_node = _child(body, "ArtifactId")
-    artifact_id = _scalar(id_node)
-    if id_node is None or artifact_id is None:
-        hint = "add ArtifactId: ${Artifact.<Key>.ArtifactId}"
-        raise config_error_at(path, body, f"the relation of {key!r} has no ArtifactId", hint)
-    match = _ARTIFACT_REF.fullmatch(artifact_id.strip())
-    if match is None:
-        raise config_error_at(
-            path,
-            id_node,
-            f"ArtifactId {artifact_id!r} of {key!r} does not name an artifact of this config",
-            "write ArtifactId: ${Artifact.<Key>.ArtifactId}, or map the key in deploypkg.yaml instead",
+class _Resolver:
+    """Relation body → package, with the artifacts of the config and ``deploypkg.yaml``'s mapping."""
+
+    def __init__(
+        self, path: Path, names: dict[str, tuple[str | None, yaml.Node]], mapped: Mapping[str, Association]
+    ) -> None:
+        self.path = path
+        self.names = names
+        self.mapped = mapped
+        self.derived: dict[str, dict[str, yaml.Node]] = {}
+        """Derived package name → the artifact names that gave it (a clash is a finding)."""
+
+    def finding(self, rule_id: str, node: yaml.Node, message: str, hint: str, length: int = 1) -> RelationFinding:
+        return RelationFinding(
+            rule_id, message, hint, str(self.path), node.start_mark.line + 1, node.start_mark.column + 1, length
         )
-    artifact_key = match.group(1)
-    name, node = artifacts.get(artifact_key, (artifact_key, id_node))
-    try:
-        return check("package", name)
-    except InputError as exc:
-        raise config_error_at(
-            path,
-            node,
-            f"artifact {artifact_key!r} does not give a valid package name: {exc.message}",
-            f"set Artifact.{artifact_key}.ArtifactName to the catalog package name (lowercase letters, digits,"
-            f" '.', '_', '-'), or map {key!r} in deploypkg.yaml, which wins",
-        ) from None
+
+    def package(self, key: str, relation: str, body: yaml.Node, key_node: yaml.Node) -> PackageSpec | RelationFinding:
+        id_node = _child(body, "ArtifactId")
+        artifact_id = _scalar(id_node)
+        if id_node is None or artifact_id is None:
+            return self.finding(
+                "DPK205",
+                key_node,
+                f"the {relation} entry {key!r} has no ArtifactId",
+                "add ArtifactId: ${Artifact.<Key>.ArtifactId} naming an artifact of this config",
+                len(key),
+            )
+        written = artifact_id.strip()
+        reference = _ARTIFACT_REF.fullmatch(written)
+        if reference is not None:
+            return self._defined(reference.group(1), key, id_node)
+        if _ARTIFACT_ID.fullmatch(written):
+            found = self.mapped.get(written)
+            if found is not None:
+                return found.spec
+            return self.finding(
+                "DPK204",
+                id_node,
+                f"{key!r} is related to the existing artifact {written}, which maps to no package",
+                f"map it under 'computenest: artifacts:' in deploypkg.yaml (e.g. {written}: my-package)",
+                len(artifact_id),
+            )
+        return self.finding(
+            "DPK205",
+            id_node,
+            f"ArtifactId {artifact_id!r} of {key!r} is neither ${{Artifact.<Key>.ArtifactId}} nor an artifact ID",
+            "write ArtifactId: ${Artifact.<Key>.ArtifactId} for an artifact of this config, or the artifact-… ID",
+            len(artifact_id),
+        )
+
+    def _defined(self, artifact_key: str, key: str, id_node: yaml.Node) -> PackageSpec | RelationFinding:
+        if artifact_key not in self.names:
+            defined = ", ".join(sorted(self.names)) or "none"
+            return self.finding(
+                "DPK205",
+                id_node,
+                f"no artifact {artifact_key!r} in this config (ArtifactId of {key!r})",
+                f"define Artifact.{artifact_key}, or name one of the artifacts it defines ({defined})",
+                len(id_node.value),
+            )
+        name, name_node = self.names[artifact_key]
+        for candidate in (artifact_key, name):
+            if candidate is not None and candidate in self.mapped:
+                return self.mapped[candidate].spec
+        source = name if name is not None else artifact_key
+        package = package_name_for(source)
+        if package is None:
+            return self.finding(
+                "DPK204",
+                name_node,
+                f"artifact {artifact_key!r} ({source!r}) gives no package name: it has no letter or digit a"
+                " package name can hold",
+                f"map it under 'computenest: artifacts:' in deploypkg.yaml (e.g. {artifact_key}: my-package)",
+            )
+        self.derived.setdefault(package, {})[source] = name_node
+        return PackageSpec(package)
+
+    def collisions(self) -> list[RelationFinding]:
+        found: list[RelationFinding] = []
+        for package, sources in self.derived.items():
+            if len(sources) < 2:
+                continue
+            names = sorted(sources)
+            for source in names[1:]:
+                found.append(
+                    self.finding(
+                        "DPK204",
+                        sources[source],
+                        f"artifact names {names[0]!r} and {source!r} both give the package name {package!r}",
+                        "map one of them to another package under 'computenest: artifacts:' in deploypkg.yaml",
+                    )
+                )
+        return found

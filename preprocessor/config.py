@@ -47,6 +47,9 @@ class Association(NamedTuple):
     """The config file it comes from."""
     line: int
     column: int
+    namespace: str | None = None
+    """The Compute Nest relation section it comes from (its keys are a namespace of their own);
+    ``None`` for ``deploypkg.yaml``, whose keys serve image literals and placeholders alike."""
 
 
 @dataclass
@@ -58,6 +61,11 @@ class ProjectConfig:
     account: str | None = None
     associations: dict[str, Association] = field(default_factory=dict)
     resource_types: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    computenest_config: Path | None = None
+    """``computenest: config:``: the Compute Nest config to read instead of the nearest
+    ``.computenest/config.yaml`` (relative to this file's directory)."""
+    computenest_artifacts: dict[str, Association] = field(default_factory=dict)
+    """``computenest: artifacts:``: Compute Nest artifact ID, artifact key or ArtifactName → package."""
     rule_severity: dict[str, Severity | None] = field(default_factory=dict)
     """Rule ID → overridden severity; ``None`` turns the rule off."""
     text: str = field(default="", repr=False, compare=False)
@@ -244,16 +252,9 @@ def parse_config(path: Path) -> ProjectConfig:
                 _checked(path, value, "region", region) for region in _string_list(path, value, "regions")
             )
         elif key == "associations":
-            for assoc_key, assoc_value in _mapping(path, value, "associations"):
-                name = _scalar(path, assoc_key, "an association key")
-                target = _scalar(path, assoc_value, f"the association of {name}")
-                try:
-                    spec = parse_package_spec(target)
-                except InputError as exc:
-                    raise config_error_at(path, assoc_value, exc.message, exc.hint) from None
-                config.associations[name] = Association(
-                    name, spec, str(path), assoc_key.start_mark.line + 1, assoc_key.start_mark.column + 1
-                )
+            config.associations.update(_associations(path, value, "associations"))
+        elif key == "computenest":
+            _computenest_section(path, value, config)
         elif key == "resource_types":
             for type_node, props in _mapping(path, value, "resource_types"):
                 resource_type = _scalar(path, type_node, "a resource type")
@@ -279,9 +280,36 @@ def parse_config(path: Path) -> ProjectConfig:
                 path,
                 key_node,
                 f"unknown config key {key!r}",
-                "known keys: provider, catalog, regions, account, associations, resource_types, rules",
+                "known keys: provider, catalog, regions, account, associations, computenest, resource_types, rules",
             )
     return config
+
+
+def _associations(path: Path, node: yaml.Node, what: str) -> dict[str, Association]:
+    found: dict[str, Association] = {}
+    for assoc_key, assoc_value in _mapping(path, node, what):
+        name = _scalar(path, assoc_key, f"a key of {what}")
+        target = _scalar(path, assoc_value, f"the package of {name}")
+        try:
+            spec = parse_package_spec(target)
+        except InputError as exc:
+            raise config_error_at(path, assoc_value, exc.message, exc.hint) from None
+        found[name] = Association(name, spec, str(path), assoc_key.start_mark.line + 1, assoc_key.start_mark.column + 1)
+    return found
+
+
+def _computenest_section(path: Path, node: yaml.Node, config: ProjectConfig) -> None:
+    """``computenest: {config: FILE, artifacts: {ARTIFACT: PACKAGE}}``."""
+    for key_node, value in _mapping(path, node, "computenest"):
+        key = _scalar(path, key_node, "a key of computenest")
+        if key == "config":
+            config.computenest_config = path.parent / _scalar(path, value, "computenest: config")
+        elif key == "artifacts":
+            config.computenest_artifacts.update(_associations(path, value, "computenest: artifacts"))
+        else:
+            raise config_error_at(
+                path, key_node, f"unknown key {key!r} under computenest", "known keys: config, artifacts"
+            )
 
 
 def _checked(path: Path, node: yaml.Node, kind: str, value: str) -> str:

@@ -104,6 +104,10 @@ class ImageRef(NamedTuple):
 
 
 PLACEHOLDER_TYPES = ("file", "publicfile", "acrimage", "helmchart")
+"""Placeholders that name a package."""
+CREDENTIAL_PLACEHOLDERS = frozenset({("acr", "dockerconfigjson"), ("helm", "dockerconfigjson")})
+"""Compute Nest's pull-credential placeholders (type, name): they name no package; Compute Nest
+fills in a docker config JSON for the service's registry at deploy time."""
 
 
 class Placeholder(NamedTuple):
@@ -119,6 +123,9 @@ class Placeholder(NamedTuple):
     resource: str | None
     resource_type: str | None
     property: str | None
+
+    def is_credential(self) -> bool:
+        return (self.placeholder_type, self.name) in CREDENTIAL_PLACEHOLDERS
 
 
 @dataclass

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from preprocessor import computenest
-from preprocessor.computenest import associations_from_text, find_computenest_config
+from preprocessor.computenest import IMAGE_RELATION, RelationFinding, find_computenest_config, namespace_of
 from preprocessor.computenest import read_text as read_computenest_text
 from preprocessor.config import Association, ProjectConfig, config_for, parse_config
 from providers import Provider, ResourceSpec, get_provider, resource_table
@@ -24,8 +24,9 @@ from providers import Provider, ResourceSpec, get_provider, resource_table
 @dataclass(frozen=True, eq=False)
 class Project:
     config: ProjectConfig
-    associations: dict[str, Association]
-    """``deploypkg.yaml`` associations merged with ``.computenest/config.yaml`` ones."""
+    relations: dict[tuple[str, str], Association]
+    """Compute Nest relations: (relation section, key) → association; each section is a
+    namespace of its own. ``deploypkg.yaml``'s associations (``config.associations``) win."""
     table: dict[str, ResourceSpec]
     provider: Provider | None
     root: Path
@@ -36,43 +37,83 @@ class Project:
     source_texts: Mapping[str, str] = field(default_factory=dict, repr=False)
     """Each of ``sources`` (as :attr:`Association.source` names it) → its text as read once,
     for the suppression comments of the diagnostics that point into it."""
+    unmapped: dict[tuple[str, str], RelationFinding] = field(default_factory=dict)
+    """Compute Nest relations that map to no package: their keys are related, not unknown."""
+    config_findings: tuple[RelationFinding, ...] = ()
+    """What the Compute Nest config itself is reported for (DPK204/DPK205), in file order."""
+
+    def association(self, key: str, namespace: str | None) -> Association | None:
+        """The association of ``key`` in a relation ``namespace`` (``deploypkg.yaml`` first)."""
+        found = self.config.associations.get(key)
+        if found is None and namespace is not None:
+            found = self.relations.get((namespace, key))
+        return found
+
+    def image_association(self, value: str) -> Association | None:
+        """The association of a literal image ID (or any string an ImageId holds)."""
+        return self.association(value, IMAGE_RELATION)
+
+    def placeholder_association(self, placeholder_type: str, name: str) -> Association | None:
+        return self.association(name, namespace_of(placeholder_type))
+
+    def unmapped_relation(self, key: str, namespace: str | None) -> RelationFinding | None:
+        """Why a related key maps to no package (reported once, at the config), if it does."""
+        return self.unmapped.get((namespace, key)) if namespace is not None else None
+
+    def any_association(self, key: str) -> Association | None:
+        """``deploypkg.yaml``'s association of ``key``, else the first relation of that key
+        (image, file, container image, chart), for a name used without a kind."""
+        found = self.config.associations.get(key)
+        return found or next((a for (_, k), a in self.relations.items() if k == key), None)
+
+    def all_associations(self) -> list[Association]:
+        return [*self.config.associations.values(), *self.relations.values()]
 
 
-def project_for(path: Path, explicit_config: Path | None = None) -> Project:
-    """The project of the template (or directory) at ``path``."""
+def project_for(path: Path, explicit_config: Path | None = None, explicit_computenest: Path | None = None) -> Project:
+    """The project of the template (or directory) at ``path``. The Compute Nest config is
+    ``explicit_computenest``, else ``deploypkg.yaml``'s ``computenest: config:``, else the
+    nearest ``.computenest/config.yaml``."""
     if explicit_config is not None:  # its directory resolved, the file kept as named, like config_for's
         config_path: Path | None = real_path(explicit_config.parent) / explicit_config.name
     else:
         config_path = config_for(path)
     root = config_path.parent if config_path is not None else real_path(Path.cwd())
-    start = real_path(path)
-    if not start.is_dir():
-        start = start.parent
-    computenest = find_computenest_config(start, root)
-    return _project(config_path, computenest, root)
+    chosen = explicit_computenest if explicit_computenest is not None else _config(config_path).computenest_config
+    if chosen is not None:
+        computenest_path: Path | None = real_path(chosen.parent) / chosen.name
+    else:
+        start = real_path(path)
+        if not start.is_dir():
+            start = start.parent
+        computenest_path = find_computenest_config(start, root)
+    return _project(config_path, computenest_path, root)
 
 
 @functools.lru_cache(maxsize=64)
-def _project(config_path: Path | None, computenest: Path | None, root: Path) -> Project:
+def _project(config_path: Path | None, computenest_path: Path | None, root: Path) -> Project:
     config = _config(config_path)
-    associations = dict(config.associations)
     texts = {str(config_path): config.text} if config_path is not None else {}
-    if computenest is not None:
-        text = read_computenest_text(computenest)
-        texts[str(computenest)] = text
-        for key, association in associations_from_text(text, computenest, skip=associations).items():
-            associations[key] = association
+    relations = computenest.Relations({}, {}, [])
+    if computenest_path is not None:
+        text = read_computenest_text(computenest_path)
+        texts[str(computenest_path)] = text
+        relations = computenest.relations_from_text(
+            text, computenest_path, skip=config.associations, artifacts=config.computenest_artifacts
+        )
     provider = get_provider(config.provider) if config.provider else None
-    sources = tuple(p for p in (config_path, computenest) if p is not None)
+    sources = tuple(p for p in (config_path, computenest_path) if p is not None)
     return Project(
         config=config,
-        associations=associations,
+        relations=relations.associations,
         table=resource_table(config.resource_types, config.provider),
         provider=provider,
         root=root,
-        computenest_config=computenest,
+        computenest_config=computenest_path,
         sources=sources,
         source_texts=texts,
+        unmapped=relations.unmapped,
+        config_findings=tuple(relations.findings),
     )
 
 

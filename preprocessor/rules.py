@@ -61,6 +61,25 @@ _RULES = (
     Rule("DPK201", "unknown-placeholder-package", E, "A placeholder names no known package."),
     Rule("DPK202", "unused-association", W, "An association in the project config is used by no template."),
     Rule("DPK203", "malformed-placeholder", E, "A computenest placeholder has an unknown type or an empty name."),
+    Rule(
+        "DPK204",
+        "unmapped-computenest-artifact",
+        E,
+        "A Compute Nest relation names an artifact that maps to no package (an artifact ID deploypkg.yaml"
+        " does not map, or an artifact name that gives no package name).",
+    ),
+    Rule(
+        "DPK205",
+        "undefined-computenest-artifact",
+        E,
+        "A Compute Nest relation has no ArtifactId, or its ArtifactId names no artifact of the config.",
+    ),
+    Rule(
+        "DPK206",
+        "computenest-credential-placeholder",
+        W,
+        "A Compute Nest pull-credential placeholder is left in place for Compute Nest to fill in at deploy time.",
+    ),
     Rule("DPK301", "not-available-in-region", E, "The package version has no available copy in the region."),
     Rule("DPK302", "draft-outside-source-region", E, "A draft version is usable only in its source region."),
     Rule("DPK303", "revoked-version", E, "The package version was revoked."),

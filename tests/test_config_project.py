@@ -16,9 +16,10 @@ def test_fixture_project_merges_deploypkg_and_computenest_associations() -> None
     project = project_for(FIXTURES / "alicloud" / "templates" / "main.tf")
     assert project.root == (FIXTURES / "alicloud").resolve()
     assert project.provider is not None and project.provider.name == "alicloud"
-    assert project.associations["m-bp1ab5ek0o5xqa1y9abc"].spec == PackageSpec("db-image")
-    assert project.associations["m-bp1dbcw2zx04ke8o5678"].spec == PackageSpec("worker-image", channel="prod")
-    assert set(project.associations) == {
+    db, worker = (project.image_association(key) for key in ("m-bp1ab5ek0o5xqa1y9abc", "m-bp1dbcw2zx04ke8o5678"))
+    assert db is not None and db.spec == PackageSpec("db-image")
+    assert worker is not None and worker.spec == PackageSpec("worker-image", channel="prod")
+    assert {a.key for a in project.all_associations()} == {
         "m-bp1g7004ksh0oeuc1234",
         "m-bp1dbcw2zx04ke8o5678",
         "m-bp1ab5ek0o5xqa1y9abc",
@@ -34,7 +35,7 @@ def test_projects_are_cached_per_config(tmp_path: Path) -> None:
     one = project_for(FIXTURES / "aws" / "templates")
     two = project_for(FIXTURES / "aws")
     assert one is two
-    assert one.associations["ami-0123456789abcdef0"].spec == PackageSpec("web-ami")
+    assert one.config.associations["ami-0123456789abcdef0"].spec == PackageSpec("web-ami")
 
 
 def test_deploypkg_yaml_wins_over_computenest(tmp_path: Path) -> None:
@@ -46,8 +47,9 @@ def test_deploypkg_yaml_wins_over_computenest(tmp_path: Path) -> None:
         (FIXTURES / "alicloud" / ".computenest" / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8"
     )
     project = project_for(tmp_path / "t.yaml")
-    assert project.associations["m-bp1ab5ek0o5xqa1y9abc"].spec == PackageSpec("pinned-db", version="2.0.0")
-    assert project.associations["m-bp1ab5ek0o5xqa1y9abc"].source == str(tmp_path / "deploypkg.yaml")
+    found = project.image_association("m-bp1ab5ek0o5xqa1y9abc")
+    assert found is not None and found.spec == PackageSpec("pinned-db", version="2.0.0")
+    assert found.source == str(tmp_path / "deploypkg.yaml")
 
 
 def test_explicit_config_is_used_for_every_template(tmp_path: Path) -> None:
@@ -56,7 +58,7 @@ def test_explicit_config_is_used_for_every_template(tmp_path: Path) -> None:
     project = project_for(FIXTURES / "alicloud" / "templates" / "main.tf", forced)
     assert project.config.path == forced.resolve()
     assert project.provider is not None and project.provider.name == "aws"
-    assert "m-bp1ab5ek0o5xqa1y9abc" not in project.associations  # .computenest is outside the forced root
+    assert project.image_association("m-bp1ab5ek0o5xqa1y9abc") is None  # .computenest is outside the forced root
     assert project.table["terraform_data"].properties[0].dotted == "input"
 
 

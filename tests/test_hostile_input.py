@@ -305,7 +305,7 @@ def test_random_edits_never_crash_the_config_parser(provider: str, tmp_path: Pat
 
 
 def test_random_edits_never_crash_the_computenest_reader(tmp_path: Path) -> None:
-    from preprocessor.computenest import read_associations
+    from preprocessor.computenest import read_relations
     from preprocessor.errors import DeploypkgError
 
     source = (FIXTURES / "alicloud" / ".computenest" / "config.yaml").read_text(encoding="utf-8")
@@ -316,7 +316,7 @@ def test_random_edits_never_crash_the_computenest_reader(tmp_path: Path) -> None
     def run(text: str) -> None:
         path.write_text(text, encoding="utf-8")
         try:
-            read_associations(path)
+            read_relations(path)
         except DeploypkgError as error:
             assert error.file is not None and error.file.endswith("config.yaml"), error.render()
 

@@ -179,15 +179,17 @@ def test_clean_projects_use_only_associated_images_and_placeholders(project: str
     root = FIXTURES / project
     context = project_for(root / "templates")
     used: set[str] = set()
+    keys = {a.key for a in context.all_associations()}
     for path in discover([root / "templates"]):
         template = load_template(path, context.table)
         assert template is not None
         for ref in template.image_refs:
             assert ref.provider == project and ref.kind is RefKind.LITERAL
-            assert ref.value in context.associations, f"{path.name}: {ref.value} is not associated"
+            assert context.image_association(ref.value), f"{path.name}: {ref.value} is not associated"
             used.add(ref.value)
         for placeholder in template.placeholders:
             assert placeholder.placeholder_type in ("file", "publicfile", "acrimage", "helmchart")
-            assert placeholder.name in context.associations, f"{path.name}: {placeholder.name} is not associated"
+            found = context.placeholder_association(placeholder.placeholder_type, placeholder.name)
+            assert found, f"{path.name}: {placeholder.name} is not associated"
             used.add(placeholder.name)
-    assert set(context.associations) - used == set()
+    assert keys - used == set()

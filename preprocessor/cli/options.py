@@ -12,6 +12,13 @@ config_option = click.option(
     help="Use this deploypkg.yaml for every template (default: the nearest one above each template).",
 )
 
+computenest_config_option = click.option(
+    "--computenest-config",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Read Compute Nest relations from this file (e.g. .computenest/config-international.yaml) instead"
+    " of the nearest .computenest/config.yaml; overrides deploypkg.yaml's `computenest: config:`.",
+)
+
 account_option = click.option(
     "--account",
     metavar="ID",

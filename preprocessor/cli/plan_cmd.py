@@ -11,7 +11,13 @@ from typing import Any
 
 import click
 
-from preprocessor.cli.options import account_option, config_option, endpoint_option, expires_option
+from preprocessor.cli.options import (
+    account_option,
+    computenest_config_option,
+    config_option,
+    endpoint_option,
+    expires_option,
+)
 from preprocessor.terraform import PlanOptions, PlanReport
 from preprocessor.terraform import plan as run_plan
 from preprocessor.terraform.output import PrefixedOutput
@@ -59,6 +65,7 @@ def _summary(report: PlanReport, terraform_args: tuple[str, ...]) -> None:
 @click.option("--all-regions", is_flag=True, help="Every region where all referenced packages are available.")
 @account_option
 @config_option
+@computenest_config_option
 @click.option(
     "--work-dir",
     type=click.Path(path_type=Path, file_okay=False),
@@ -76,6 +83,7 @@ def plan(
     all_regions: bool,
     account: str | None,
     config: Path | None,
+    computenest_config: Path | None,
     work_dir: Path | None,
     parallel: int,
     expires: str,
@@ -95,6 +103,7 @@ def plan(
         all_regions=all_regions,
         account=account,
         config=config,
+        computenest_config=computenest_config,
         work_dir=work_dir,
         parallel=parallel,
         terraform=terraform,

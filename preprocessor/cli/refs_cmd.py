@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from preprocessor.cli.options import config_option
+from preprocessor.cli.options import computenest_config_option, config_option
 from preprocessor.model import ImageRef, Placeholder
 
 
@@ -58,14 +58,21 @@ def _text_line(record: dict[str, object]) -> str:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @config_option
+@computenest_config_option
 @click.pass_context
-def refs(ctx: click.Context, paths: tuple[Path, ...], output_format: str, config: Path | None) -> None:
+def refs(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    output_format: str,
+    config: Path | None,
+    computenest_config: Path | None,
+) -> None:
     """List the image references and placeholders of the templates in PATH…"""
     from preprocessor.validate.scan import load_all
 
     records: list[tuple[str, int, dict[str, object]]] = []
     failed = False
-    for loaded in load_all(list(paths), config):
+    for loaded in load_all(list(paths), config, computenest_config):
         if loaded.failure is not None:
             failure = loaded.failure
             click.echo(

@@ -12,7 +12,13 @@ from typing import Any
 
 import click
 
-from preprocessor.cli.options import account_option, config_option, endpoint_option, expires_option
+from preprocessor.cli.options import (
+    account_option,
+    computenest_config_option,
+    config_option,
+    endpoint_option,
+    expires_option,
+)
 from preprocessor.errors import DeploypkgError
 
 FORMATS = ("text", "json")
@@ -33,6 +39,7 @@ FORMATS = ("text", "json")
 @expires_option
 @endpoint_option
 @config_option
+@computenest_config_option
 @click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True)
 def render(
     paths: tuple[Path, ...],
@@ -43,6 +50,7 @@ def render(
     expires: str,
     endpoint: str,
     config: Path | None,
+    computenest_config: Path | None,
     output_format: str,
 ) -> None:
     """Render the templates in PATH… for each region into --out DIR."""
@@ -54,6 +62,7 @@ def render(
         endpoint="internal" if endpoint == "internal" else "public",
         config=config,
         all_regions=all_regions,
+        computenest_config=computenest_config,
     )
     try:
         report = render_to_directory(list(paths), list(regions), out_dir, options)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from preprocessor.cli.options import config_option
+from preprocessor.cli.options import computenest_config_option, config_option
 from preprocessor.rules import Severity
 
 FORMATS = ("text", "json", "sarif")
@@ -33,6 +33,7 @@ BAD_INPUT_RULES = frozenset({"DPK001", "DPK002", "DPK003"})
     help="Exit 1 when a finding has this severity or a higher one.",
 )
 @config_option
+@computenest_config_option
 @click.option(
     "--output",
     "-o",
@@ -46,6 +47,7 @@ def validate(
     output_format: str,
     fail_on: str,
     config: Path | None,
+    computenest_config: Path | None,
     output: Path | None,
 ) -> None:
     """Check the templates in PATH… (files, or directories scanned recursively).
@@ -56,7 +58,7 @@ def validate(
     """
     from preprocessor.validate.scan import scan
 
-    result = scan(list(paths), config)
+    result = scan(list(paths), config, computenest_config)
     if output_format == "json":
         from preprocessor.validate.formats import format_json
 

@@ -9,7 +9,7 @@ everything in a temporary directory → move it into place.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -40,6 +40,7 @@ class RenderOptions(NamedTuple):
     endpoint: Endpoint = "public"
     config: Path | None = None
     all_regions: bool = False
+    computenest_config: Path | None = None
 
 
 class RenderWarning(NamedTuple):
@@ -319,7 +320,10 @@ class _Renderer:
         written: set[str] = set()
 
         def artifact(name: str, kind: str) -> Artifact:
-            association = project.associations.get(name)
+            if kind == "image":
+                association = project.image_association(name)
+            else:
+                association = project.placeholder_association(kind, name)
             spec = association.spec if association is not None else parse_package_spec(name)
             found = self._artifact(resolver, spec, kind, region).artifact
             written.add(found.value)
@@ -339,7 +343,7 @@ class _Renderer:
             return found
 
         def package(name: str) -> dict[str, Any]:
-            association = project.associations.get(name)
+            association = project.any_association(name)
             spec = association.spec if association is not None else parse_package_spec(name)
             resolved = resolver.check_usable(spec, region)
             return {
@@ -387,6 +391,23 @@ def _refuse_on_errors(diagnostics: list[Diagnostic]) -> None:
         raise ValidationRefused(sorted(diagnostics, key=lambda d: d.sort_key()))
 
 
+def _credential_placeholders(templates: Iterable[Template]) -> list[RenderWarning]:
+    """DPK206 for each pull-credential placeholder render leaves in place."""
+    return [
+        RenderWarning(
+            "DPK206",
+            f"{template.text[p.span.start : p.span.end]} is left in place: it names no package; Compute Nest fills"
+            " in a docker config JSON for the service's registry when it deploys the template",
+            template.display,
+            p.span.line,
+            p.span.column,
+        )
+        for template in templates
+        for p in template.placeholders
+        if p.is_credential()
+    ]
+
+
 def _warnings_of(diagnostics: list[Diagnostic]) -> list[RenderWarning]:
     return [
         RenderWarning(d.rule_id, d.message, d.file, d.line, d.column)
@@ -422,7 +443,7 @@ def render_to_directory(
     out = check_out_dir(target, inputs)
     root = input_root(inputs)
     started = time.perf_counter()
-    sources = load_sources(inputs, root, out, options.config)
+    sources = load_sources(inputs, root, out, options.config, options.computenest_config)
     loaded = time.perf_counter()
 
     diagnostics: list[Diagnostic] = []
@@ -434,6 +455,7 @@ def render_to_directory(
         diagnostics.extend(_validate(templates, project))
     _refuse_on_errors(diagnostics)
     warnings = _warnings_of(diagnostics)
+    warnings.extend(_credential_placeholders(source.template for source in sources if source.template is not None))
     validated = time.perf_counter()
 
     renderer = _Renderer(sources, options)

@@ -70,7 +70,9 @@ def read_bytes(path: Path) -> bytes:
         raise InputError(f"cannot read: {error.strerror}", file=display(path), rule="DPK002") from None
 
 
-def load_sources(paths: Sequence[Path], root: Path, out: Path, config: Path | None) -> list[Source]:
+def load_sources(
+    paths: Sequence[Path], root: Path, out: Path, config: Path | None, computenest_config: Path | None = None
+) -> list[Source]:
     from preprocessor.project import project_for
     from preprocessor.templates import discover, iter_files, load_template
 
@@ -97,7 +99,7 @@ def load_sources(paths: Sequence[Path], root: Path, out: Path, config: Path | No
                 hint="fix or remove the link; render copies or renders every file under its inputs",
             )
         relative = PurePosixPath(path.relative_to(root).as_posix())
-        project = project_for(path, config)
+        project = project_for(path, config, computenest_config)
         source = Source(path, relative, project)
         clash = outputs.setdefault(source.output, path)
         if clash != path:

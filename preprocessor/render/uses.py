@@ -29,10 +29,12 @@ class Use(NamedTuple):
 def uses_of(template: Template, project: Project) -> list[Use]:
     uses: list[Use] = []
     for ref in template.image_refs:
-        association = project.associations.get(ref.value) if ref.kind is RefKind.LITERAL else None
+        association = project.image_association(ref.value) if ref.kind is RefKind.LITERAL else None
         if association is not None:
             uses.append(_use(template, ref, "image", association.spec))
     for placeholder in template.placeholders:
+        if placeholder.is_credential():
+            continue  # Compute Nest's to fill in at deploy time (DPK206)
         if placeholder.placeholder_type not in KIND_PACKAGE_TYPE or not placeholder.name:
             raise InputError(
                 f"malformed placeholder: type {placeholder.placeholder_type!r}, name {placeholder.name!r}",
@@ -42,7 +44,7 @@ def uses_of(template: Template, project: Project) -> list[Use]:
                 rule="DPK203",
                 hint="use {{ computenest::TYPE::NAME }} with TYPE one of file, publicfile, acrimage, helmchart",
             )
-        association = project.associations.get(placeholder.name)
+        association = project.placeholder_association(placeholder.placeholder_type, placeholder.name)
         if association is None:
             raise InputError(
                 f"the placeholder {placeholder.placeholder_type}::{placeholder.name} names no associated package",

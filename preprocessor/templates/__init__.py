@@ -37,16 +37,20 @@ _TEMPLATE_SECTIONS = frozenset(
 )  # fmt: skip
 
 
-def _report_parse_error(text: str, kind: str) -> bool:
+def _report_parse_error(text: str, kind: str, generic: bool = False) -> bool:
     """Whether a JSON/YAML parse error is ours to report: the text looks like a template, or
     nothing in it says it is something else (a truncated template may hold no key yet). An
-    empty file is nothing at all."""
+    empty file is nothing at all. ``generic``: the name ends in ``.template``, which nginx,
+    envsubst and many other tools use too, so YAML-looking text with no template key at its
+    start is not taken for a broken template."""
     if _TEMPLATE_HINT.search(text):
         return True
     if not text.strip() or _GO_TEMPLATE.search(text):
         return False
     first = (_FIRST_JSON_KEY if kind == "json" else _FIRST_YAML_KEY).match(text)
-    return first is None or first.group(1) in _TEMPLATE_SECTIONS
+    if first is None:
+        return kind == "json" or not generic
+    return first.group(1) in _TEMPLATE_SECTIONS
 
 
 def display_path(path: Path) -> str:
@@ -115,7 +119,7 @@ def _load_text(text: str, path: Path, table: Mapping[str, ResourceSpec], shown: 
             document = yamlpos.compose(text, file=shown, lines=lines)
             root, next_document = document.root, document.next_document
     except TemplateParseError:
-        if not _report_parse_error(text, kind):
+        if not _report_parse_error(text, kind, generic=path.name.lower().endswith(".template")):
             return None
         raise
     content = cfn.extract(root, text, lines, shown, table)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import stat
 from collections.abc import Iterator, Sequence
@@ -11,8 +12,18 @@ from preprocessor.errors import InputError
 
 TEMPLATE_SUFFIXES = (".tf.json", ".tf", ".json", ".yaml", ".yml", ".template")
 SKIPPED_DIRECTORIES = frozenset({".git", ".terraform", "node_modules", ".deploypkg"})  # .deploypkg: plan work dirs
+GENERATOR_INPUTS = (".computenest", "code_generation")
+"""computenest-cli's code generator inputs (``.computenest/code_generation/``, ``*.j2`` and
+``variable_meta.yaml`` among them): not templates of the service, never checked or rendered."""
+_GENERATOR_ENTRY = (GENERATOR_INPUTS[1], GENERATOR_INPUTS[0])  # (directory name, its parent's name)
 MAX_TEMPLATE_BYTES = 64 * 1024 * 1024
 BOM = b"\xef\xbb\xbf"
+
+
+def is_generator_input(path: Path) -> bool:
+    """Whether ``path`` is in (or is) a ``.computenest/code_generation`` directory."""
+    parts = Path(os.path.abspath(path)).parts
+    return any(pair == GENERATOR_INPUTS for pair in itertools.pairwise(parts))
 
 
 def is_template_name(name: str) -> bool:
@@ -126,7 +137,7 @@ def _walk(root: Path, keep: bool | None) -> Iterator[Path]:
             except OSError:
                 is_dir = False
             if is_dir:
-                if entry.name not in SKIPPED_DIRECTORIES:
+                if entry.name not in SKIPPED_DIRECTORIES and (entry.name, directory.name) != _GENERATOR_ENTRY:
                     subdirectories.append(Path(entry.path))
             elif not keep or is_template_name(entry.name):
                 try:
@@ -140,6 +151,8 @@ def _walk(root: Path, keep: bool | None) -> Iterator[Path]:
 
 def _paths(paths: Sequence[Path], templates_only: bool) -> Iterator[Path]:
     for path in paths:
+        if is_generator_input(path):
+            continue
         if path.is_dir():
             yield from _walk(path, templates_only)
         elif path.exists() or path.is_symlink():

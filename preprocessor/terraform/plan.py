@@ -34,6 +34,7 @@ class PlanOptions(NamedTuple):
     all_regions: bool = False
     account: str | None = None
     config: Path | None = None
+    computenest_config: Path | None = None
     work_dir: Path | None = None
     """Parent of the region work directories; default ``<module>/.deploypkg/plan``."""
     parallel: int = 1
@@ -139,6 +140,7 @@ def render_work_dirs(module_dir: Path, work_root: Path, options: PlanOptions, ou
             endpoint="internal" if options.endpoint == "internal" else "public",
             config=options.config,
             all_regions=options.all_regions,
+            computenest_config=options.computenest_config,
         )
         if options.expires is not None:
             render_options = render_options._replace(expires=options.expires)

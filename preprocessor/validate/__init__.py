@@ -11,11 +11,11 @@ from pathlib import Path
 
 from preprocessor.model import Template
 from preprocessor.project import Project, display_path
-from preprocessor.validate.checks import check_template, unused_associations, used_keys
+from preprocessor.validate.checks import check_template, relation_finding, unused_associations, used_keys
 from preprocessor.validate.diagnostic import Diagnostic
 from preprocessor.validate.suppress import Suppressions, apply_overrides
 
-__all__ = ["Diagnostic", "finish", "validate_templates"]
+__all__ = ["Diagnostic", "config_findings", "finish", "validate_templates"]
 
 
 def validate_templates(
@@ -28,11 +28,17 @@ def validate_templates(
     ask for it only when ``templates`` are all the templates of the project.
     """
     found = [d for template in templates for d in check_template(template, project)]
+    found.extend(config_findings(project))
     if check_unused:
         used = {key for template in templates for key in used_keys(template)}
-        associations = [(a, display_path(Path(a.source))) for a in project.associations.values()]
+        associations = [(a, display_path(Path(a.source))) for a in project.all_associations()]
         found.extend(unused_associations(associations, used))
     return finish(found, project, templates)
+
+
+def config_findings(project: Project) -> list[Diagnostic]:
+    """What the project's Compute Nest config is reported for (DPK204/DPK205)."""
+    return [relation_finding(f, display_path(Path(f.source))) for f in project.config_findings]
 
 
 def finish(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import NamedTuple
 
+from preprocessor.computenest import IMAGE_RELATION, RelationFinding, namespace_of
 from preprocessor.config import Association
 from preprocessor.model import (
     PLACEHOLDER_TYPES,
@@ -40,6 +41,8 @@ VALIDATE_RULE_IDS = (
     "DPK201",
     "DPK202",
     "DPK203",
+    "DPK204",
+    "DPK205",
 )
 """Every rule ``deploypkg validate`` can report."""
 
@@ -119,9 +122,17 @@ def _terraform_name_prefix(ref: ImageRef, ctx: Context, found: ImageIdClass) -> 
     return found is ImageIdClass.NAME_PREFIX and ctx.template.format.is_terraform
 
 
+def _related(ref: ImageRef, ctx: Context) -> bool:
+    """An association (or a Compute Nest relation, mapped or not) names this literal: whatever
+    its shape, it is a key to replace, not an image ID to judge."""
+    return ctx.project.image_association(ref.value) is not None or (
+        ctx.project.unmapped_relation(ref.value, IMAGE_RELATION) is not None
+    )
+
+
 def malformed_image_id(ref: ImageRef, ctx: Context) -> Diagnostic | None:
-    """DPK107: the literal is not an image ID of the provider."""
-    if ctx.provider is None:
+    """DPK107: the literal is not an image ID of the provider (an associated literal is a key)."""
+    if ctx.provider is None or _related(ref, ctx):
         return None
     found = ctx.provider.classify_image(ref.value)
     if found is not ImageIdClass.MALFORMED and not _terraform_name_prefix(ref, ctx, found):
@@ -136,11 +147,7 @@ def malformed_image_id(ref: ImageRef, ctx: Context) -> Diagnostic | None:
 
 
 def _unassociated(ref: ImageRef, ctx: Context, wanted: ImageIdClass) -> bool:
-    return (
-        ctx.provider is not None
-        and ref.value not in ctx.project.associations
-        and ctx.provider.classify_image(ref.value) is wanted
-    )
+    return ctx.provider is not None and not _related(ref, ctx) and ctx.provider.classify_image(ref.value) is wanted
 
 
 def custom_image_not_associated(ref: ImageRef, ctx: Context) -> Diagnostic | None:
@@ -206,7 +213,9 @@ def unknown_placeholder_package(placeholder: Placeholder, ctx: Context) -> Diagn
     """DPK201: the placeholder names no associated package."""
     if placeholder.placeholder_type not in PLACEHOLDER_TYPES or not placeholder.name:
         return None
-    if placeholder.name in ctx.project.associations:
+    project = ctx.project
+    namespace = namespace_of(placeholder.placeholder_type)
+    if project.association(placeholder.name, namespace) or project.unmapped_relation(placeholder.name, namespace):
         return None
     config = ctx.project.config.path.name if ctx.project.config.path else "deploypkg.yaml"
     return diagnostic(
@@ -220,8 +229,9 @@ def unknown_placeholder_package(placeholder: Placeholder, ctx: Context) -> Diagn
 
 
 def malformed_placeholder(placeholder: Placeholder, ctx: Context) -> Diagnostic | None:
-    """DPK203: ``{{ computenest::… }}`` with an unknown type or an empty name."""
-    if placeholder.placeholder_type in PLACEHOLDER_TYPES and placeholder.name:
+    """DPK203: ``{{ computenest::… }}`` with an unknown type or an empty name (Compute Nest's
+    pull-credential placeholders are known: render leaves them to Compute Nest, DPK206)."""
+    if (placeholder.placeholder_type in PLACEHOLDER_TYPES and placeholder.name) or placeholder.is_credential():
         return None
     if placeholder.placeholder_type not in PLACEHOLDER_TYPES:
         problem = f"unknown placeholder type {placeholder.placeholder_type!r}"
@@ -233,7 +243,8 @@ def malformed_placeholder(placeholder: Placeholder, ctx: Context) -> Diagnostic 
         placeholder.span,
         f"malformed placeholder: {problem}",
         "write {{ computenest::TYPE::NAME }} with TYPE one of file, publicfile, acrimage, helmchart and the"
-        " name of an association",
+        " name of an association (or {{ computenest::acr::dockerconfigjson }},"
+        " {{ computenest::helm::dockerconfigjson }})",
     )
 
 
@@ -267,14 +278,22 @@ def check_template(template: Template, project: Project) -> Iterator[Diagnostic]
                 break
 
 
-def used_keys(template: Template) -> Iterator[str]:
-    """The association keys a template uses: literal image IDs and placeholder names."""
+def used_keys(template: Template) -> Iterator[tuple[str, str]]:
+    """The (relation section, key) pairs a template uses: literal image IDs and placeholder names."""
     for ref in template.image_refs:
         if ref.kind is RefKind.LITERAL and ref.role is PropertyRole.IMAGE_ID:
-            yield ref.value
+            yield IMAGE_RELATION, ref.value
     for placeholder in template.placeholders:
-        if placeholder.name:
-            yield placeholder.name
+        namespace = namespace_of(placeholder.placeholder_type)
+        if placeholder.name and namespace is not None:
+            yield namespace, placeholder.name
+
+
+def is_used(association: Association, used: set[tuple[str, str]]) -> bool:
+    """A ``deploypkg.yaml`` key serves every kind of reference; a Compute Nest relation only its own."""
+    if association.namespace is not None:
+        return (association.namespace, association.key) in used
+    return any(key == association.key for _, key in used)
 
 
 def unused_association(association: Association, display: str) -> Diagnostic:
@@ -289,7 +308,15 @@ def unused_association(association: Association, display: str) -> Diagnostic:
     )
 
 
-def unused_associations(associations: Iterable[tuple[Association, str]], used: set[str]) -> Iterator[Diagnostic]:
+def unused_associations(
+    associations: Iterable[tuple[Association, str]], used: set[tuple[str, str]]
+) -> Iterator[Diagnostic]:
     for association, display in associations:
-        if association.key not in used:
+        if not is_used(association, used):
             yield unused_association(association, display)
+
+
+def relation_finding(finding: RelationFinding, display: str) -> Diagnostic:
+    """DPK204/DPK205: a Compute Nest relation that maps to no package, at its line in the config."""
+    span = Span(0, 0, finding.line, finding.column, finding.line, finding.column + finding.length)
+    return diagnostic(finding.rule_id, display, span, finding.message, finding.hint)

@@ -17,8 +17,8 @@ from preprocessor.errors import InputError, TemplateParseError
 from preprocessor.model import Template
 from preprocessor.project import Project, display_path, project_for, real_path
 from preprocessor.rules import RULES
-from preprocessor.validate import finish
-from preprocessor.validate.checks import check_template, unused_associations, used_keys
+from preprocessor.validate import config_findings, finish
+from preprocessor.validate.checks import check_template, is_used, unused_associations, used_keys
 from preprocessor.validate.diagnostic import Diagnostic
 
 
@@ -39,7 +39,9 @@ class Loaded(NamedTuple):
     suppression comments come from it, the file is never read again."""
 
 
-def load_all(paths: Sequence[Path], explicit_config: Path | None = None) -> Iterator[Loaded]:
+def load_all(
+    paths: Sequence[Path], explicit_config: Path | None = None, explicit_computenest: Path | None = None
+) -> Iterator[Loaded]:
     """Each discovered file with its project, as a template or a failure diagnostic; files that
     are not templates are skipped."""
     from preprocessor.templates import discover, load_text
@@ -51,7 +53,7 @@ def load_all(paths: Sequence[Path], explicit_config: Path | None = None) -> Iter
         if resolved in seen:  # a file named twice (itself and through its directory) is checked once
             continue
         seen.add(resolved)
-        project = project_for(path, explicit_config)
+        project = project_for(path, explicit_config, explicit_computenest)
         display = display_path(path)
         text: str | None = None
         try:
@@ -73,11 +75,13 @@ def _failure(error: InputError, display: str, rule_id: str) -> Diagnostic:
     return Diagnostic(rule_id, RULES[rule_id].severity, error.message, display, line, column, line, column, error.hint)
 
 
-def scan(paths: Sequence[Path], explicit_config: Path | None = None) -> ScanResult:
+def scan(
+    paths: Sequence[Path], explicit_config: Path | None = None, explicit_computenest: Path | None = None
+) -> ScanResult:
     groups: dict[int, tuple[Project, list[Template], list[Diagnostic]]] = {}
     failed_texts: dict[int, dict[str, str]] = {}
     files = 0
-    for loaded in load_all(paths, explicit_config):
+    for loaded in load_all(paths, explicit_config, explicit_computenest):
         files += 1
         _, templates, found = groups.setdefault(id(loaded.project), (loaded.project, [], []))
         if loaded.template is not None:
@@ -87,6 +91,7 @@ def scan(paths: Sequence[Path], explicit_config: Path | None = None) -> ScanResu
             found.append(loaded.failure)
             if loaded.text is not None:
                 failed_texts.setdefault(id(loaded.project), {})[loaded.failure.file] = loaded.text
+    _report_configs(groups.values())
     _report_unused(groups.values(), [real_path(p) for p in paths if p.is_dir()])
     diagnostics = [
         d
@@ -97,6 +102,16 @@ def scan(paths: Sequence[Path], explicit_config: Path | None = None) -> ScanResu
     return ScanResult(diagnostics, files, any(d.rule_id == "DPK002" for d in diagnostics))
 
 
+def _report_configs(groups: Iterable[tuple[Project, list[Template], list[Diagnostic]]]) -> None:
+    """Add each Compute Nest config's own findings once, to the first group that reads it."""
+    reported: set[str] = set()
+    for project, _templates, found in groups:
+        if project.computenest_config is None or str(project.computenest_config) in reported:
+            continue
+        reported.add(str(project.computenest_config))
+        found.extend(config_findings(project))
+
+
 def _report_unused(
     groups: Iterable[tuple[Project, list[Template], list[Diagnostic]]], scanned_dirs: list[Path]
 ) -> None:
@@ -105,14 +120,14 @@ def _report_unused(
     Several groups can share one config (templates next to different ``.computenest``
     directories): an association counts as used when any group that has it uses its key.
     """
-    holders: dict[tuple[str, str], tuple[Association, list[Diagnostic], Project]] = {}
-    used: set[tuple[str, str]] = set()
+    holders: dict[tuple[str, str, str], tuple[Association, list[Diagnostic], Project]] = {}
+    used: set[tuple[str, str, str]] = set()
     for project, templates, found in groups:
         keys = {key for template in templates for key in used_keys(template)}
-        for association in project.associations.values():
-            ident = (association.source, association.key)
+        for association in project.all_associations():
+            ident = (association.source, association.namespace or "", association.key)
             holders.setdefault(ident, (association, found, project))
-            if association.key in keys:
+            if is_used(association, keys):
                 used.add(ident)
     for ident, (association, found, _project) in holders.items():
         if ident in used or not _covered(Path(association.source), scanned_dirs):
