@@ -224,7 +224,9 @@ def unknown_placeholder_package(placeholder: Placeholder, ctx: Context) -> Diagn
         placeholder.span,
         f"placeholder {placeholder.placeholder_type}::{placeholder.name} names no package: no association for"
         f" {placeholder.name!r}",
-        f"add '{placeholder.name}: <package>' under 'associations:' in {config}, or fix the name",
+        f"add '{placeholder.name}: <package>' under 'associations:' in {config}"
+        + (f", or a {namespace} entry in {project.computenest_config.name}" if project.computenest_config else "")
+        + ", or fix the name",
     )
 
 
