@@ -50,7 +50,7 @@ from typing import NamedTuple
 
 import yaml
 
-from preprocessor.config import Association, compose_config, config_error_at, is_config_file, read_config_text
+from preprocessor.config import Association, compose_config, is_config_file, read_config_text
 from preprocessor.model import PLACEHOLDER_TYPES
 from preprocessor.names import PACKAGE_NAME, PackageSpec
 
@@ -163,8 +163,8 @@ def relations_from_text(
         return relations
     resolver = _Resolver(path, _artifact_names(_child(root, "Artifact")), artifacts or {})
     section: yaml.Node | None = root
-    for key in _RELATION_PATH:
-        section = _child(section, key)
+    for step in _RELATION_PATH:
+        section = _child(section, step)
     if section is None:
         return relations
     for relation, placeholder_types in RELATIONS.items():
@@ -172,9 +172,13 @@ def relations_from_text(
         if entries is None or _is_null(entries):
             continue
         if not isinstance(entries, yaml.MappingNode):
-            raise config_error_at(path, entries, f"{relation} must be a mapping of keys to artifacts")
+            _not_a_mapping(path, relation, placeholder_types, entries, relations)
+            continue
         for key_node, body in entries.value:
             key = _association_key(path, key_node, relation, placeholder_types)
+            if isinstance(key, RelationFinding):
+                relations.findings.append(key)
+                continue
             if key in skip:
                 continue
             ident = (relation, key)
@@ -224,19 +228,70 @@ def _artifact_names(artifacts: yaml.Node | None) -> dict[str, tuple[str | None, 
     return names
 
 
-def _association_key(path: Path, key_node: yaml.Node, relation: str, placeholder_types: tuple[str, ...] | None) -> str:
+def _finding_at(path: Path, node: yaml.Node, rule_id: str, message: str, hint: str, length: int = 1) -> RelationFinding:
+    return RelationFinding(
+        rule_id, message, hint, str(path), node.start_mark.line + 1, node.start_mark.column + 1, length
+    )
+
+
+def _association_key(
+    path: Path, key_node: yaml.Node, relation: str, placeholder_types: tuple[str, ...] | None
+) -> str | RelationFinding:
+    """The key a relation entry associates, or DPK207 when it cannot be one."""
     key = _scalar(key_node)
     if key is None or not key.strip():
-        raise config_error_at(path, key_node, f"a key of {relation} must be a non-empty string")
+        return _finding_at(
+            path, key_node, "DPK207", f"a key of {relation} must be a non-empty string", "write the key as a string"
+        )
     if placeholder_types is None:
         return key
     match = _PLACEHOLDER_KEY.fullmatch(key.strip())
     if match is None or match.group(1) not in placeholder_types:
         examples = " or ".join(f"'{{{{ computenest::{kind}::NAME }}}}'" for kind in placeholder_types)
-        raise config_error_at(
-            path, key_node, f"{relation} key {key!r} is not a placeholder it can hold", f"write {examples}"
+        return _finding_at(
+            path,
+            key_node,
+            "DPK207",
+            f"{relation} key {key!r} is not a placeholder it can hold",
+            f"write {examples}",
+            len(key),
         )
     return match.group(2)
+
+
+def _not_a_mapping(
+    path: Path, relation: str, placeholder_types: tuple[str, ...] | None, entries: yaml.Node, relations: Relations
+) -> None:
+    """DPK207 for a relation section that is not a mapping. The keys of a list of one-key
+    mappings (``- key: {ArtifactId: …}``) still count as related, so the templates that use them
+    are not reported a second time for the same cause."""
+    finding = _finding_at(
+        path,
+        entries,
+        "DPK207",
+        f"{relation} must be a mapping of keys to artifacts, not a {_shape(entries)}",
+        "write each entry as 'KEY:' with ArtifactId below it, without the leading '- '",
+    )
+    relations.findings.append(finding)
+    if not isinstance(entries, yaml.SequenceNode):
+        return
+    for item in entries.value:
+        if not isinstance(item, yaml.MappingNode):
+            continue
+        for key_node, _body in item.value:
+            key = _scalar(key_node)
+            if key is None:
+                continue
+            if placeholder_types is not None:
+                match = _PLACEHOLDER_KEY.fullmatch(key.strip())
+                if match is None:
+                    continue
+                key = match.group(2)
+            relations.unmapped[(relation, key)] = finding
+
+
+def _shape(node: yaml.Node) -> str:
+    return "list" if isinstance(node, yaml.SequenceNode) else "single value"
 
 
 class _Resolver:
@@ -252,9 +307,7 @@ class _Resolver:
         """Derived package name → the artifact names that gave it (a clash is a finding)."""
 
     def finding(self, rule_id: str, node: yaml.Node, message: str, hint: str, length: int = 1) -> RelationFinding:
-        return RelationFinding(
-            rule_id, message, hint, str(self.path), node.start_mark.line + 1, node.start_mark.column + 1, length
-        )
+        return _finding_at(self.path, node, rule_id, message, hint, length)
 
     def package(self, key: str, relation: str, body: yaml.Node, key_node: yaml.Node) -> PackageSpec | RelationFinding:
         id_node = _child(body, "ArtifactId")

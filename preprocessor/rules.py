@@ -75,6 +75,12 @@ _RULES = (
         "A Compute Nest relation has no ArtifactId, or its ArtifactId names no artifact of the config.",
     ),
     Rule(
+        "DPK207",
+        "malformed-computenest-relation",
+        E,
+        "A Compute Nest relation section is not a mapping, or one of its keys cannot be a key of that section.",
+    ),
+    Rule(
         "DPK206",
         "computenest-credential-placeholder",
         W,

@@ -182,19 +182,39 @@ def test_findings_name_the_line_and_column(
     [
         # a placeholder of the wrong type in a relation
         (("computenest::acrimage::web-frontend", "computenest::file::web-frontend"), 16, 9, "is not a placeholder"),
-        # a list where a mapping of keys belongs
+        # a single value where a mapping of keys belongs
         (("      AcrImageArtifactRelation:\n", "      AcrImageArtifactRelation: [a]\n      X:\n"), 15, 33, "mapping"),
     ],
 )
-def test_malformed_relations_are_config_errors(
+def test_malformed_relations_are_one_finding_and_the_rest_is_read(
     tmp_path: Path, change: tuple[str, str], line: int, column: int, words: str
 ) -> None:
     path = _write(tmp_path, RELATIONS.replace(*change))
-    with pytest.raises(ConfigError) as caught:
-        read_relations(path)
-    error = caught.value
-    assert (error.file, error.line, error.column) == (str(path), line, column)
-    assert words in error.message
+    found = read_relations(path)
+    [finding] = found.findings
+    assert (finding.rule_id, finding.source, finding.line, finding.column) == ("DPK207", str(path), line, column)
+    assert words in finding.message and finding.hint
+    assert ("HelmChartArtifactRelation", "web-chart") in found.associations
+
+
+def test_a_list_shaped_relation_is_one_finding_its_keys_still_related(tmp_path: Path) -> None:
+    text = """Service:
+  DeployMetadata:
+    SupplierDeployMetadata:
+      ArtifactRelation:
+        - 'centos_7':
+            ArtifactId: ${Artifact.EcsImage.ArtifactId}
+        - 'm-bp1jalhiu38gaav43r8y':
+            ArtifactId: artifact-4343aaaa
+Artifact:
+  EcsImage: {ArtifactType: EcsImage}
+"""
+    found = read_relations(_write(tmp_path, text))
+    [finding] = found.findings
+    assert (finding.rule_id, finding.line, finding.column) == ("DPK207", 5, 9)
+    assert "not a list" in finding.message and "'- '" in finding.hint
+    assert set(found.unmapped) == {("ArtifactRelation", "centos_7"), ("ArtifactRelation", "m-bp1jalhiu38gaav43r8y")}
+    assert found.associations == {}
 
 
 def test_invalid_yaml_is_a_config_error(tmp_path: Path) -> None:

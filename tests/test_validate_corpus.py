@@ -29,6 +29,7 @@ EXPECTED = [
     ("aws/tf-aws/main.tf", 21, 9, "DPK101"),  # conditional expression
     ("aws/tf-aws/main.tf", 25, 10, "DPK106"),  # resolve:ssm:
     ("aws/tf-aws/main.tf", 29, 15, "DPK107"),  # ami-XYZ
+    ("computenest-list/.computenest/config.yaml", 7, 9, "DPK207"),  # a list, not a mapping (centos_7 still related)
     ("computenest/.computenest/config.yaml", 8, 23, "DPK204"),  # literal artifact ID, not mapped
     ("computenest/.computenest/config.yaml", 10, 23, "DPK205"),  # ${Artifact.Artifact_1.ArtifactId}: undefined
     ("computenest/.computenest/config.yaml", 11, 9, "DPK202"),  # a relation no template uses
@@ -94,7 +95,7 @@ def test_text_format_is_path_line_col_severity_id_message() -> None:
             (match["file"].removeprefix("fixtures/validate/"), int(match["line"]), int(match["col"]), match["id"])
         )
     assert parsed == EXPECTED
-    assert lines[-1] == "found 39 errors, 8 warnings"
+    assert lines[-1] == "found 40 errors, 8 warnings"
     assert lines[0] == (
         "fixtures/validate/aws/cfn-instance.yaml:18:16: error DPK101 ImageId of FromParameter (AWS::EC2::Instance)"
         " is a reference (!Ref ImageId), not a literal image ID; only literals can be mapped per region; write the"

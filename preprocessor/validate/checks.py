@@ -43,6 +43,7 @@ VALIDATE_RULE_IDS = (
     "DPK203",
     "DPK204",
     "DPK205",
+    "DPK207",
 )
 """Every rule ``deploypkg validate`` can report."""
 
