@@ -101,6 +101,9 @@ class ImageRef(NamedTuple):
     """The literal's value, or the expression's source text."""
     role: PropertyRole = PropertyRole.IMAGE_ID
     provider: str | None = None
+    resolved_at_deploy: bool = False
+    """A reference the cloud resolves when it deploys (``!Ref`` to a CloudFormation parameter of
+    type ``AWS::SSM::Parameter::Value<…>``): a dynamic reference, like ``{{resolve:ssm:…}}``."""
 
 
 PLACEHOLDER_TYPES = ("file", "publicfile", "acrimage", "helmchart")

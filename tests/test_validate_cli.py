@@ -154,3 +154,34 @@ def test_a_file_named_twice_is_checked_once(tmp_path: Path) -> None:
     _project(tmp_path, config=PLAIN_CONFIG, web_yaml=PUBLIC_IMAGE)
     result = run_cli("validate", "--format", "json", ".", "web.yaml", "./web.yaml", cwd=tmp_path)
     assert [(d["file"], d["rule_id"]) for d in json.loads(result.stdout)] == [("web.yaml", "DPK103")]
+
+
+def test_a_ref_to_an_ssm_parameter_type_is_a_dynamic_reference_not_a_non_literal(tmp_path: Path) -> None:
+    """CloudFormation resolves an AWS::SSM::Parameter::Value<…> parameter per region when it deploys:
+    the same thing as {{resolve:ssm:…}} (DPK106, a warning), not an expression deploypkg cannot map."""
+    (tmp_path / "stack.yaml").write_text(
+        "AWSTemplateFormatVersion: '2010-09-09'\n"
+        "Parameters:\n"
+        "  LatestAmiId:\n"
+        "    Type: 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>'\n"
+        "    Default: /aws/service/ami-amazon-linux-latest/amzn2-ami-hvm-x86_64-gp2\n"
+        "  PlainAmi:\n"
+        "    Type: AWS::EC2::Image::Id\n"
+        "Resources:\n"
+        "  Resolved:\n"
+        "    Type: AWS::EC2::Instance\n"
+        "    Properties:\n"
+        "      ImageId: !Ref LatestAmiId\n"
+        "  Long:\n"
+        "    Type: AWS::EC2::Instance\n"
+        '    Properties: {ImageId: {"Ref": "LatestAmiId"}}\n'
+        "  Parameter:\n"
+        "    Type: AWS::EC2::Instance\n"
+        "    Properties:\n"
+        "      ImageId: !Ref PlainAmi\n",
+        encoding="utf-8",
+    )
+    result = run_cli("validate", "--format", "json", "stack.yaml", cwd=tmp_path)
+    found = [(d["line"], d["rule_id"]) for d in json.loads(result.stdout)]
+    assert found == [(12, "DPK106"), (15, "DPK106"), (19, "DPK101")]
+    assert result.exit_code == 1

@@ -4,7 +4,7 @@ references, placeholders and the ``Metadata`` suppressions."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from preprocessor.errors import TemplateParseError
 from preprocessor.model import ImageRef, LineIndex, Placeholder, PropertyRole, RefKind
@@ -141,6 +141,30 @@ def _image_ref(
     return ImageRef(file, span, logical_id, spec.resource_type, path, kind, value, role, spec.provider)
 
 
+_DEPLOY_TIME_TYPE = "AWS::SSM::Parameter::Value<"
+
+
+def _deploy_time_parameters(root: MappingNode) -> set[str]:
+    """Parameters the cloud resolves at deploy time (CloudFormation's SSM parameter types)."""
+    parameters = root.get("Parameters")
+    found: set[str] = set()
+    if not isinstance(parameters, MappingNode):
+        return found
+    for entry in parameters.entries:
+        declared = entry.value.get("Type") if isinstance(entry.value, MappingNode) else None
+        if isinstance(declared, (StringNode, ScalarNode)) and declared.value.startswith(_DEPLOY_TIME_TYPE):
+            found.add(entry.key)
+    return found
+
+
+def _ref_target(node: Node) -> str | None:
+    """The parameter a ``Ref`` names (``!Ref X`` or ``{"Ref": "X"}``)."""
+    if intrinsic(node) != "Ref":
+        return None
+    argument = node.value if isinstance(node, TaggedNode) else cast(MappingNode, node).entries[0].value
+    return argument.value if isinstance(argument, (StringNode, ScalarNode)) else None
+
+
 def _property_values(properties: Node, path: tuple[str, ...]) -> list[Node]:
     """Values at ``path`` under ``properties``; lists are walked element by element, and an
     intrinsic function standing for a whole intermediate mapping is returned as the value."""
@@ -231,6 +255,7 @@ def extract(
     if provider is None or not isinstance(root, MappingNode):
         return None
     refs: list[ImageRef] = []
+    resolved_parameters = _deploy_time_parameters(root)
     # A YAML alias shares its anchor's node: the value has one place in the text, so it is one
     # reference (splicing that place changes every alias of it).
     seen: set[int] = set()
@@ -243,6 +268,9 @@ def extract(
             for value in _property_values(properties, prop.path):
                 if id(value) not in seen:
                     seen.add(id(value))
-                    refs.append(_image_ref(value, text, file, logical_id, spec, prop.dotted, prop.role, lines))
+                    ref = _image_ref(value, text, file, logical_id, spec, prop.dotted, prop.role, lines)
+                    if _ref_target(value) in resolved_parameters:
+                        ref = ref._replace(resolved_at_deploy=True)
+                    refs.append(ref)
     refs.sort(key=lambda ref: ref.span.start)
     return CfnTemplate(provider, refs, _placeholders(root, text, lines, file), _suppressions(root, file))

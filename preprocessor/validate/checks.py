@@ -91,7 +91,7 @@ def image_family(ref: ImageRef, ctx: Context) -> Diagnostic | None:
 
 def dynamic_reference(ref: ImageRef, ctx: Context) -> Diagnostic | None:
     """DPK106: ``{{resolve:…}}`` (or EC2's ``resolve:ssm:``) is resolved by the cloud at deploy time."""
-    if "{{resolve:" not in ref.value and not ref.value.startswith("resolve:ssm:"):
+    if "{{resolve:" not in ref.value and not ref.value.startswith("resolve:ssm:") and not ref.resolved_at_deploy:
         return None
     return _at(
         ref,
