@@ -2,7 +2,8 @@
 :mod:`preprocessor.catalog.operations`, prints the result; errors become exit codes in
 :func:`preprocessor.cli.main` (2 bad input, 1 conflict / refusal / failed region).
 
-The catalog is ``--catalog URL``, else the project config's ``catalog:``, else ``$DEPLOYPKG_CATALOG``.
+The catalog is ``--catalog URL``, else ``$DEPLOYPKG_CATALOG``, else the project config's ``catalog:``
+(:mod:`preprocessor.catalog.opening`, the AWS CLI's order).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def _catalog_option(function: F) -> F:
         "--catalog",
         "catalog_url",
         metavar="URL",
-        help="file://DIR or s3://BUCKET/PREFIX (default: the project config's catalog, then $DEPLOYPKG_CATALOG).",
+        help="file://DIR or s3://BUCKET/PREFIX (default: $DEPLOYPKG_CATALOG, then the project config's catalog).",
     )(function)
 
 
@@ -74,44 +75,17 @@ def catalog(
 
 
 def _open(ctx: click.Context, catalog_url: str | None, provider: str | None = None) -> Any:
-    """The store named by the command line, the project config or the environment."""
-    from preprocessor.catalog.store import open_store
+    """The store named by the command line, the environment or the project config."""
+    from preprocessor.catalog.opening import CATALOG_ENV, StoreOptions, open_catalog
+    from preprocessor.catalog.opening import catalog_url as chosen_url
     from preprocessor.config import load_config
 
     settings: StoreSettings = ctx.find_object(StoreSettings) or StoreSettings(None, None, None, None, None)
-    url = catalog_url or settings.catalog
-    if not url:
-        url = load_config(settings.config).resolve_catalog_url()
-    if not url:
-        url = os.environ.get("DEPLOYPKG_CATALOG") or None
-    if not url:
-        raise InputError(
-            "no catalog given",
-            hint="use --catalog file://DIR or s3://BUCKET/PREFIX, set catalog: in deploypkg.yaml, "
-            "or set DEPLOYPKG_CATALOG",
-        )
-    options = {
-        key: value
-        for key, value in (
-            ("endpoint_url", settings.endpoint_url),
-            ("region", settings.region),
-            ("addressing_style", settings.addressing_style),
-        )
-        if value
-    }
-    if provider is not None and url.startswith("s3://"):
-        return open_store(url, provider=provider, **options)
-    store = open_store(url, **options)
-    if url.startswith("s3://"):
-        # How the store copies between regions depends on the provider (OSS copies within one region
-        # only): reopen with the provider named by catalog.json. Opening reads nothing by itself.
-        from preprocessor.catalog.keys import CATALOG
-
-        document = store.read_document(CATALOG)
-        provider = document.data.get("provider") if document is not None else None
-        if isinstance(provider, str):
-            store = open_store(url, provider=provider, **options)
-    return store
+    flag = catalog_url or settings.catalog
+    # The config is read only when it decides (elsewhere it may be absent, or broken).
+    configured = None if flag or os.environ.get(CATALOG_ENV) else load_config(settings.config).resolve_catalog_url()
+    options = StoreOptions(settings.endpoint_url, settings.region, settings.addressing_style)
+    return open_catalog(chosen_url(flag, configured), options, provider)
 
 
 def _pairs(values: Sequence[str], option: str) -> dict[str, str]:

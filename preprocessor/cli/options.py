@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -36,3 +38,30 @@ endpoint_option = click.option(
     show_default=True,
     help="Sign URLs for the public or the in-region (internal) object-store endpoint.",
 )
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def catalog_options(function: F) -> F:
+    """``--catalog`` and the object-store options, as the ``catalog`` commands take them (the bucket's
+    region is ``--catalog-region`` here, since ``--region`` names the regions to render)."""
+    for option in reversed(
+        (
+            click.option(
+                "--catalog",
+                "catalog_url",
+                metavar="URL",
+                help="file://DIR or s3://BUCKET/PREFIX (default: $DEPLOYPKG_CATALOG, then each config's catalog).",
+            ),
+            click.option(
+                "--endpoint-url", metavar="URL", help="S3-compatible endpoint (default: boto3's, AWS_ENDPOINT_URL)."
+            ),
+            click.option("--catalog-region", metavar="REGION", help="Region of the catalog bucket."),
+            click.option(
+                "--addressing-style", type=click.Choice(["auto", "virtual", "path"]), help="S3 addressing style."
+            ),
+        )
+    ):
+        function = option(function)
+    return function

@@ -13,6 +13,7 @@ import click
 
 from preprocessor.cli.options import (
     account_option,
+    catalog_options,
     computenest_config_option,
     config_option,
     endpoint_option,
@@ -66,6 +67,7 @@ def _summary(report: PlanReport, terraform_args: tuple[str, ...]) -> None:
 @account_option
 @config_option
 @computenest_config_option
+@catalog_options
 @click.option(
     "--work-dir",
     type=click.Path(path_type=Path, file_okay=False),
@@ -84,6 +86,10 @@ def plan(
     account: str | None,
     config: Path | None,
     computenest_config: Path | None,
+    catalog_url: str | None,
+    endpoint_url: str | None,
+    catalog_region: str | None,
+    addressing_style: str | None,
     work_dir: Path | None,
     parallel: int,
     expires: str,
@@ -96,6 +102,7 @@ def plan(
     changes, 2 changes in some region, 1 a failure in any region (1 beats 2 beats 0);
     errors before terraform runs (bad input, render refusals) keep deploypkg's codes.
     """
+    from preprocessor.catalog.opening import StoreOptions
     from preprocessor.render import ValidationRefused, parse_expires
 
     options = PlanOptions(
@@ -104,6 +111,8 @@ def plan(
         account=account,
         config=config,
         computenest_config=computenest_config,
+        catalog=catalog_url,
+        store=StoreOptions(endpoint_url, catalog_region, addressing_style),
         work_dir=work_dir,
         parallel=parallel,
         terraform=terraform,

@@ -14,6 +14,7 @@ import click
 
 from preprocessor.cli.options import (
     account_option,
+    catalog_options,
     computenest_config_option,
     config_option,
     endpoint_option,
@@ -40,6 +41,7 @@ FORMATS = ("text", "json")
 @endpoint_option
 @config_option
 @computenest_config_option
+@catalog_options
 @click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True)
 def render(
     paths: tuple[Path, ...],
@@ -51,9 +53,14 @@ def render(
     endpoint: str,
     config: Path | None,
     computenest_config: Path | None,
+    catalog_url: str | None,
+    endpoint_url: str | None,
+    catalog_region: str | None,
+    addressing_style: str | None,
     output_format: str,
 ) -> None:
     """Render the templates in PATH… for each region into --out DIR."""
+    from preprocessor.catalog.opening import StoreOptions
     from preprocessor.render import RenderOptions, ValidationRefused, parse_expires, render_to_directory
 
     options = RenderOptions(
@@ -63,6 +70,8 @@ def render(
         config=config,
         all_regions=all_regions,
         computenest_config=computenest_config,
+        catalog=catalog_url,
+        store=StoreOptions(endpoint_url, catalog_region, addressing_style),
     )
     try:
         report = render_to_directory(list(paths), list(regions), out_dir, options)

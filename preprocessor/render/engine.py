@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from preprocessor.catalog.opening import StoreOptions
 from preprocessor.catalog.store import Endpoint
 from preprocessor.errors import DeploypkgError, InputError
 from preprocessor.model import Template
@@ -41,6 +42,9 @@ class RenderOptions(NamedTuple):
     config: Path | None = None
     all_regions: bool = False
     computenest_config: Path | None = None
+    catalog: str | None = None
+    """``--catalog``: wins over ``$DEPLOYPKG_CATALOG`` and each project config's ``catalog:``."""
+    store: StoreOptions = StoreOptions()
 
 
 class RenderWarning(NamedTuple):
@@ -160,21 +164,17 @@ class _Renderer:
                 self._prepared_for(source, source.template)
 
     def resolver(self, project: Project) -> ArtifactResolver:
-        url = project.config.resolve_catalog_url()
-        if not url:
-            raise InputError(
-                "no catalog configured",
-                file=str(project.config.path) if project.config.path else None,
-                hint="set `catalog: file://DIR` or `catalog: s3://BUCKET/PREFIX` in deploypkg.yaml",
-            )
+        from preprocessor.catalog.opening import catalog_url
+
+        url = catalog_url(self.options.catalog, project.config.resolve_catalog_url())
         account = self.options.account or project.config.account
         key = (url, account)
         found = self.resolvers.get(key)
         if found is None:
             from preprocessor.catalog.catalog import Catalog
-            from preprocessor.catalog.store import open_store
+            from preprocessor.catalog.opening import open_catalog
 
-            store = open_store(url)
+            store = open_catalog(url, self.options.store)
             found = ArtifactResolver(
                 catalog=Catalog(store),
                 store=store,

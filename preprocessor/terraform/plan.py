@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import NamedTuple
 
+from preprocessor.catalog.opening import StoreOptions
 from preprocessor.errors import InputError
 from preprocessor.terraform.arguments import check_plan_arguments
 from preprocessor.terraform.binary import find_terraform, terraform_environment
@@ -35,6 +36,8 @@ class PlanOptions(NamedTuple):
     account: str | None = None
     config: Path | None = None
     computenest_config: Path | None = None
+    catalog: str | None = None
+    store: StoreOptions = StoreOptions()
     work_dir: Path | None = None
     """Parent of the region work directories; default ``<module>/.deploypkg/plan``."""
     parallel: int = 1
@@ -141,6 +144,8 @@ def render_work_dirs(module_dir: Path, work_root: Path, options: PlanOptions, ou
             config=options.config,
             all_regions=options.all_regions,
             computenest_config=options.computenest_config,
+            catalog=options.catalog,
+            store=options.store,
         )
         if options.expires is not None:
             render_options = render_options._replace(expires=options.expires)

@@ -1,0 +1,56 @@
+"""The one way to open a catalog: where its URL comes from, the store options, and the provider
+its ``catalog.json`` records (which decides OSS endpoints and how copies cross regions).
+
+Every command that reads a catalog (``catalog …``, ``render``, ``plan``) opens it here, so a
+presigned URL render writes is for the same host the ``catalog`` commands talk to.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import NamedTuple
+
+from preprocessor.catalog.store import Store, open_store
+from preprocessor.errors import InputError
+
+CATALOG_ENV = "DEPLOYPKG_CATALOG"
+
+
+class StoreOptions(NamedTuple):
+    """What the command line says about the object store (``None``: not given)."""
+
+    endpoint_url: str | None = None
+    region: str | None = None
+    """Region of the catalog bucket."""
+    addressing_style: str | None = None
+
+
+def catalog_url(flag: str | None, configured: str | None) -> str:
+    """The catalog URL, in the AWS CLI's order: the ``--catalog`` flag, then ``$DEPLOYPKG_CATALOG``,
+    then the project config's ``catalog:`` (``configured``, already resolved to an absolute path)."""
+    url = flag or os.environ.get(CATALOG_ENV) or configured
+    if not url:
+        raise InputError(
+            "no catalog given",
+            hint=f"use --catalog file://DIR or s3://BUCKET/PREFIX, set {CATALOG_ENV},"
+            " or set catalog: in deploypkg.yaml",
+        )
+    return url
+
+
+def open_catalog(url: str, options: StoreOptions | None = None, provider: str | None = None) -> Store:
+    """The store at ``url``. For an object-store catalog the provider is ``provider`` when given
+    (``catalog init`` names it), else the one ``catalog.json`` records; opening reads nothing else."""
+    given = {name: value for name, value in (options or StoreOptions())._asdict().items() if value}
+    if not url.startswith("s3://"):
+        return open_store(url, **given)
+    if provider is not None:
+        return open_store(url, provider=provider, **given)
+    store = open_store(url, **given)
+    from preprocessor.catalog.keys import CATALOG
+
+    document = store.read_document(CATALOG)
+    recorded = document.data.get("provider") if document is not None else None
+    if isinstance(recorded, str):
+        store = open_store(url, provider=recorded, **given)
+    return store
