@@ -89,6 +89,22 @@ class Provider:
     def is_region(self, region: str) -> bool:
         return region in self.regions
 
+    def check_region(self, region: str) -> str:
+        """``region`` if it is one of this provider's, else bad input naming the closest ones."""
+        if self.is_region(region):
+            return region
+        import difflib
+
+        from preprocessor.errors import InputError
+
+        close = difflib.get_close_matches(region, self.regions, n=1, cutoff=0.6)
+        suggestion = f"did you mean {close[0]}? " if close else ""
+        article = "an" if self.name[:1].lower() in "aeiou" else "a"
+        raise InputError(
+            f"{region} is not {article} {self.name} region",
+            hint=f"{suggestion}{self.name} regions: {', '.join(self.regions)}",
+        )
+
 
 def _load_entry_point_providers() -> list[Provider]:
     from importlib.metadata import entry_points

@@ -110,5 +110,5 @@ def test_publish_from_packer_cli(tmp_path: Path) -> None:
     # An AWS manifest's AMI IDs are refused by an alicloud catalog, with the expected syntax.
     wrong = run_cli("catalog", "--catalog", url, "publish", "other", "1.0.0", "--from-packer", str(AWS))
     assert wrong.exit_code == 2
-    assert "not a alicloud region" in wrong.stderr or "not a alicloud image ID" in wrong.stderr
+    assert "not an alicloud region" in wrong.stderr or "not a alicloud image ID" in wrong.stderr
     assert "Traceback" not in wrong.stderr

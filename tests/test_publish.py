@@ -102,7 +102,7 @@ def test_replace_draft_rules(env: CatalogEnv) -> None:
         ),
         (
             ("web", "1.0", "--type", "ecs-image", "--image", "eu-north-1=" + DRAFT_ID),
-            "not a alicloud region",
+            "not an alicloud region",
         ),
         (("web", "1.0", "--type", "ecs-image", "--image", "cn-hangzhou"), "is not REGION=ID"),
         (("web", "1.0", "--type", "ecs-image"), "needs its image"),

@@ -79,10 +79,9 @@ class Catalog:
         if self._info is None:
             document = self._read(keys.CATALOG)
             if document is None:
-                raise CatalogError(
-                    f"no catalog at {self.store.url} (catalog.json is missing)",
-                    hint="check the catalog URL, or create one: deploypkg catalog init --provider … --bucket-pattern …",
-                )
+                from preprocessor.catalog.writes import missing_catalog
+
+                raise missing_catalog(self.store)
             self._info = CatalogInfo.from_json(document.data, f"{self.store.url} {keys.CATALOG}")
         return self._info
 
@@ -94,6 +93,7 @@ class Catalog:
         key = keys.package_key(name)
         document = self._read(key)
         if document is None:
+            self.info()  # no catalog at all is said as such, not as "no packages yet"
             known = self.list_packages()
             raise CatalogError(
                 f"package {name!r} does not exist in the catalog {self.store.url}",

@@ -119,8 +119,7 @@ def distribute(
         raise InputError("name at least one region with --region")
     wanted = list(dict.fromkeys(names.check("region", r) for r in regions))
     for region in wanted:
-        if not provider.is_region(region):
-            raise InputError(f"{region} is not a {provider.name} region", hint=", ".join(provider.regions))
+        provider.check_region(region)
     if options.parallel < 1:
         raise InputError("--parallel must be at least 1")
     package = require_package(store, name)

@@ -165,12 +165,7 @@ def _create_package(store: Store, request: PublishRequest) -> bool:
 
 def _region(provider: Provider, region: str) -> str:
     names.check("region", region)
-    if not provider.is_region(region):
-        raise InputError(
-            f"{region} is not a {provider.name} region",
-            hint=f"{provider.name} regions: {', '.join(provider.regions)}",
-        )
-    return region
+    return provider.check_region(region)
 
 
 def check_image_id(provider: Provider, region: str, image_id: str) -> str:

@@ -9,6 +9,7 @@ Keys come from :mod:`preprocessor.catalog.keys`.
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections.abc import Callable
@@ -46,11 +47,22 @@ class Versioned(NamedTuple):
 def read_info(store: Store) -> CatalogInfo:
     doc = store.read_document(CATALOG)
     if doc is None:
-        raise CatalogError(
-            f"no catalog at {store.url} (catalog.json is missing)",
-            hint="create one with: deploypkg catalog init --provider alicloud|aws --bucket-pattern NAME-{region}",
-        )
+        raise missing_catalog(store)
     return CatalogInfo.from_json(doc.data, f"{store.url} {CATALOG}")
+
+
+def missing_catalog(store: Store) -> CatalogError:
+    """No ``catalog.json``: say whether the local directory itself is missing, and how to create one."""
+    root = getattr(store, "root", None)  # a local store's directory
+    if root is not None and not os.path.isdir(root):
+        what = f"the directory {root} does not exist"
+    else:
+        what = "catalog.json is missing"
+    return CatalogError(
+        f"no catalog at {store.url} ({what})",
+        hint="check the catalog URL, or create one: deploypkg catalog init --catalog URL --provider alicloud|aws"
+        " --bucket-pattern NAME-{region}",
+    )
 
 
 def read_package(store: Store, name: str) -> Versioned | None:

@@ -444,6 +444,9 @@ def render_to_directory(
     root = input_root(inputs)
     started = time.perf_counter()
     sources = load_sources(inputs, root, out, options.config, options.computenest_config)
+    for provider in {id(s.project.provider): s.project.provider for s in sources if s.project.provider}.values():
+        for region in wanted:
+            provider.check_region(region)  # a typo is bad input, not "not available in cn-hangzou"
     loaded = time.perf_counter()
 
     diagnostics: list[Diagnostic] = []

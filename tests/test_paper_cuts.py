@@ -1,0 +1,55 @@
+"""What a new user trips over first, through the real CLI: each message and exit code."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from helpers import FIXTURES, run_cli
+
+
+def _alicloud_project(tmp_path: Path) -> Path:
+    project = tmp_path / "project"
+    shutil.copytree(FIXTURES / "alicloud", project)
+    return project
+
+
+def test_a_region_typo_is_bad_input_with_the_closest_region_in_render(tmp_path: Path) -> None:
+    project = _alicloud_project(tmp_path)
+    result = run_cli("render", "templates", "--region", "cn-hangzou", "--out", str(tmp_path / "out"), cwd=project)
+    assert result.exit_code == 2
+    assert "cn-hangzou is not an alicloud region" in result.stderr
+    assert "did you mean cn-hangzhou?" in result.stderr
+    assert "DPK301" not in result.stderr and not (tmp_path / "out").exists()
+
+
+def test_a_region_typo_is_bad_input_in_the_catalog_commands(tmp_path: Path) -> None:
+    project = _alicloud_project(tmp_path)
+    distribute = run_cli("catalog", "distribute", "web-image", "1.0.0", "--region", "cn-shangai", cwd=project)
+    assert distribute.exit_code == 2
+    assert (
+        "cn-shangai is not an alicloud region" in distribute.stderr and "did you mean cn-shanghai?" in distribute.stderr
+    )
+    image = "cn-bejing=m-bp1g7004ksh0oeuc9999"
+    publish = run_cli("catalog", "publish", "web-image", "9.0.0", "--type", "ecs-image", "--image", image, cwd=project)
+    assert publish.exit_code == 2 and "did you mean cn-beijing?" in publish.stderr
+
+
+def test_a_catalog_directory_that_does_not_exist_is_said_so(tmp_path: Path) -> None:
+    project = _alicloud_project(tmp_path)
+    config = project / "deploypkg.yaml"
+    config.write_text(config.read_text(encoding="utf-8").replace("file://./catalog", "file://./nocatalog"))
+    rendered = run_cli("render", "templates", "--region", "cn-beijing", "--out", str(tmp_path / "out"), cwd=project)
+    listed = run_cli("catalog", "list", cwd=project)
+    for result in (rendered, listed):
+        assert result.exit_code == 2, result.stderr
+        assert f"the directory {(project / 'nocatalog').resolve()} does not exist" in result.stderr
+        assert "deploypkg catalog init" in result.stderr
+        assert "no packages yet" not in result.stderr
+
+
+def test_a_mistyped_command_gets_a_suggestion() -> None:
+    result = run_cli("rendr")
+    assert result.exit_code == 2
+    assert "No such command 'rendr'. Did you mean 'render'?" in result.stderr
+    assert "Did you mean" not in run_cli("frobnicate").stderr
