@@ -53,3 +53,12 @@ def test_a_mistyped_command_gets_a_suggestion() -> None:
     assert result.exit_code == 2
     assert "No such command 'rendr'. Did you mean 'render'?" in result.stderr
     assert "Did you mean" not in run_cli("frobnicate").stderr
+
+
+def test_a_file_of_no_template_format_named_explicitly_is_skipped_with_a_note() -> None:
+    result = run_cli("validate", "README.md", "fixtures/alicloud/templates/main.tf", cwd=FIXTURES.parent)
+    assert result.exit_code == 0, result.stdout
+    assert result.stdout == "no problems found\n"
+    assert "note: README.md skipped: not a template file name (.tf.json, .tf, .json" in result.stderr
+    refs = run_cli("refs", "README.md", cwd=FIXTURES.parent)
+    assert refs.exit_code == 0 and "README.md skipped" in refs.stderr

@@ -65,3 +65,12 @@ def catalog_options(function: F) -> F:
     ):
         function = option(function)
     return function
+
+
+def note_skipped_files(paths: tuple[Path, ...]) -> None:
+    """Say on stderr which files named on the command line are not templates and were skipped."""
+    from preprocessor.templates.source import TEMPLATE_SUFFIXES, is_template_name
+
+    for path in paths:
+        if path.is_file() and not is_template_name(path.name):
+            click.echo(f"note: {path} skipped: not a template file name ({', '.join(TEMPLATE_SUFFIXES)})", err=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from preprocessor.cli.options import computenest_config_option, config_option
+from preprocessor.cli.options import computenest_config_option, config_option, note_skipped_files
 from preprocessor.model import ImageRef, Placeholder
 
 
@@ -70,6 +70,7 @@ def refs(
     """List the image references and placeholders of the templates in PATH…"""
     from preprocessor.validate.scan import load_all
 
+    note_skipped_files(paths)
     records: list[tuple[str, int, dict[str, object]]] = []
     failed = False
     for loaded in load_all(list(paths), config, computenest_config):

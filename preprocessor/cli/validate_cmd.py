@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from preprocessor.cli.options import computenest_config_option, config_option
+from preprocessor.cli.options import computenest_config_option, config_option, note_skipped_files
 from preprocessor.rules import Severity
 
 FORMATS = ("text", "json", "sarif")
@@ -58,6 +58,7 @@ def validate(
     """
     from preprocessor.validate.scan import scan
 
+    note_skipped_files(paths)
     result = scan(list(paths), config, computenest_config)
     if output_format == "json":
         from preprocessor.validate.formats import format_json

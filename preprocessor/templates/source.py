@@ -155,6 +155,8 @@ def _paths(paths: Sequence[Path], templates_only: bool) -> Iterator[Path]:
             continue
         if path.is_dir():
             yield from _walk(path, templates_only)
+        elif templates_only and path.exists() and not is_template_name(path.name):
+            continue  # a file named explicitly that no template format has (README.md): not ours
         elif path.exists() or path.is_symlink():
             yield path
         else:
@@ -162,8 +164,9 @@ def _paths(paths: Sequence[Path], templates_only: bool) -> Iterator[Path]:
 
 
 def discover(paths: Sequence[Path]) -> Iterator[Path]:
-    """Template files: files as given; directories recursively (sorted), skipping ``.git``,
-    ``.terraform`` and ``node_modules``, keeping ``.tf .tf.json .json .yaml .yml .template``."""
+    """Template files: files as given when they have a template name; directories recursively
+    (sorted), skipping ``.git``, ``.terraform`` and ``node_modules``; template names end in
+    ``.tf .tf.json .json .yaml .yml .template``."""
     return _paths(paths, True)
 
 
