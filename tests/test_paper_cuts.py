@@ -62,3 +62,18 @@ def test_a_file_of_no_template_format_named_explicitly_is_skipped_with_a_note() 
     assert "note: README.md skipped: not a template file name (.tf.json, .tf, .json" in result.stderr
     refs = run_cli("refs", "README.md", cwd=FIXTURES.parent)
     assert refs.exit_code == 0 and "README.md skipped" in refs.stderr
+
+
+def test_no_deploypkg_yaml_is_said_once_with_where_it_looked(tmp_path: Path) -> None:
+    template = tmp_path / "t.yaml"
+    template.write_text(
+        "ROSTemplateFormatVersion: '2015-09-01'\nResources:\n  A:\n    Type: ALIYUN::ECS::Instance\n"
+        "    Properties:\n      ImageId: m-bp1g7004ksh0oeuc1234\n      Other: m-bp1g7004ksh0oeuc1234\n",
+        encoding="utf-8",
+    )
+    result = run_cli("validate", "t.yaml", cwd=tmp_path)
+    assert result.exit_code == 1
+    assert result.stderr.count("note: no deploypkg.yaml in") == 1
+    assert str(tmp_path.resolve()) in result.stderr
+    (tmp_path / "deploypkg.yaml").write_text("provider: alicloud\n", encoding="utf-8")
+    assert "no deploypkg.yaml" not in run_cli("validate", "t.yaml", cwd=tmp_path).stderr

@@ -74,3 +74,20 @@ def note_skipped_files(paths: tuple[Path, ...]) -> None:
     for path in paths:
         if path.is_file() and not is_template_name(path.name):
             click.echo(f"note: {path} skipped: not a template file name ({', '.join(TEMPLATE_SUFFIXES)})", err=True)
+
+
+def note_missing_config(paths: tuple[Path, ...], explicit: Path | None, hints: list[str | None]) -> None:
+    """Say once, before the findings, that no ``deploypkg.yaml`` was found and where deploypkg
+    looked, when findings tell the user to edit one."""
+    if explicit is not None or not any(hint and "deploypkg.yaml" in hint for hint in hints):
+        return
+    from preprocessor.config import find_config
+
+    if find_config(list(paths)) is not None:
+        return
+    starts = sorted({str(Path(p).resolve() if Path(p).is_dir() else Path(p).resolve().parent) for p in paths})
+    click.echo(
+        f"note: no deploypkg.yaml in {', '.join(starts)} or any directory above, nor in the working directory"
+        " or above; the hints below that name deploypkg.yaml mean one you create at the project's root",
+        err=True,
+    )

@@ -14,7 +14,12 @@ from pathlib import Path
 
 import click
 
-from preprocessor.cli.options import computenest_config_option, config_option, note_skipped_files
+from preprocessor.cli.options import (
+    computenest_config_option,
+    config_option,
+    note_missing_config,
+    note_skipped_files,
+)
 from preprocessor.rules import Severity
 
 FORMATS = ("text", "json", "sarif")
@@ -60,6 +65,7 @@ def validate(
 
     note_skipped_files(paths)
     result = scan(list(paths), config, computenest_config)
+    note_missing_config(paths, config, [d.hint for d in result.diagnostics])
     if output_format == "json":
         from preprocessor.validate.formats import format_json
 
