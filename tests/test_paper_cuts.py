@@ -77,3 +77,28 @@ def test_no_deploypkg_yaml_is_said_once_with_where_it_looked(tmp_path: Path) -> 
     assert str(tmp_path.resolve()) in result.stderr
     (tmp_path / "deploypkg.yaml").write_text("provider: alicloud\n", encoding="utf-8")
     assert "no deploypkg.yaml" not in run_cli("validate", "t.yaml", cwd=tmp_path).stderr
+
+
+def test_every_option_of_every_command_has_help_and_summaries_are_whole() -> None:
+    import click
+
+    from preprocessor.cli import SUBCOMMANDS, cli
+
+    def walk(command: click.Command, path: str) -> list[str]:
+        missing = [
+            f"{path} {param.opts[0]}"
+            for param in command.params
+            if isinstance(param, click.Option) and not param.help and not param.hidden
+        ]
+        if isinstance(command, click.Group):
+            context = click.Context(command)
+            for name in command.list_commands(context):
+                sub = command.get_command(context, name)
+                assert sub is not None
+                missing += walk(sub, f"{path} {name}")
+        return missing
+
+    assert walk(cli, "deploypkg") == []
+    catalog_help = run_cli("catalog", "--help").stdout
+    assert "..." not in catalog_help.split("Commands:")[1]
+    assert set(SUBCOMMANDS) <= set(run_cli("--help").stdout.split())

@@ -48,6 +48,12 @@ class _WorkflowOrder(click.Group):
         known = super().list_commands(ctx)
         return [c for c in self.ORDER if c in known] + [c for c in known if c not in self.ORDER]
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Whole summaries, wrapped, rather than click's cut to the space left on one line.
+        rows = [(name, self.commands[name].get_short_help_str(limit=300)) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
 
 @click.group(cls=_WorkflowOrder)
 @click.option("--catalog", "catalog_url", metavar="URL", help="file://DIR or s3://BUCKET/PREFIX.")
@@ -105,7 +111,12 @@ def _pairs(values: Sequence[str], option: str) -> dict[str, str]:
 
 @catalog.command()
 @_catalog_option
-@click.option("--provider", required=True, type=click.Choice(["alicloud", "aws"]))
+@click.option(
+    "--provider",
+    required=True,
+    type=click.Choice(["alicloud", "aws"]),
+    help="The cloud whose regions, image IDs and object-store endpoints the catalog uses.",
+)
 @click.option("--bucket-pattern", required=True, metavar="PATTERN", help="Regional bucket names, e.g. myco-{region}.")
 @click.option("--promotion-order", metavar="CH,CH,…", help="Channel promotion order (default dev,test,prod).")
 @click.option(
@@ -139,7 +150,14 @@ def init(
 
 @catalog.command(name="list")
 @_catalog_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for a person, json for a script.",
+)
 @click.pass_context
 def list_command(ctx: click.Context, catalog_url: str | None, fmt: str) -> None:
     """List the packages, their versions and channels, and the services."""
@@ -200,7 +218,14 @@ def _details_json(details: Any) -> dict[str, Any]:
 @_catalog_option
 @click.argument("name")
 @click.argument("version", required=False)
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for a person, json for a script.",
+)
 @click.pass_context
 def show(ctx: click.Context, catalog_url: str | None, name: str, version: str | None, fmt: str) -> None:
     """Show a package (all versions) or one version with its regional distributions."""
@@ -247,7 +272,12 @@ def show(ctx: click.Context, catalog_url: str | None, name: str, version: str | 
 @_catalog_option
 @click.argument("name")
 @click.argument("version")
-@click.option("--type", "kind", type=click.Choice(["ecs-image", "file", "container-image", "helm-chart"]))
+@click.option(
+    "--type",
+    "kind",
+    type=click.Choice(["ecs-image", "file", "container-image", "helm-chart"]),
+    help="What the version is (an existing package's versions must all be of its type).",
+)
 @click.option("--image", "images", multiple=True, metavar="REGION=ID", help="ecs-image: an image in a region.")
 @click.option(
     "--from-packer", type=click.Path(dir_okay=False, path_type=Path), help="ecs-image: a Packer manifest.json."
@@ -484,7 +514,9 @@ def revoke(ctx: click.Context, catalog_url: str | None, name: str, version: str,
 @_catalog_option
 @click.argument("name")
 @click.argument("version")
-@click.option("--channel", required=True, metavar="CHANNEL")
+@click.option(
+    "--channel", required=True, metavar="CHANNEL", help="The channel to point at the version (dev, test, prod…)."
+)
 @click.pass_context
 def promote(ctx: click.Context, catalog_url: str | None, name: str, version: str, channel: str) -> None:
     """Point a channel at a published version, in the catalog's promotion order."""
@@ -497,10 +529,14 @@ def promote(ctx: click.Context, catalog_url: str | None, name: str, version: str
 @catalog.command()
 @_catalog_option
 @click.argument("name")
-@click.option("--visibility", type=click.Choice(["public", "private"]))
+@click.option(
+    "--visibility",
+    type=click.Choice(["public", "private"]),
+    help="public: anyone (or the whitelist, if it has accounts) may use its packages; private: the whitelist only.",
+)
 @click.option("--allow", "allow", multiple=True, metavar="ACCOUNT", help="Whitelist an account (replaces the list).")
 @click.option("--package", "packages", multiple=True, metavar="NAME", help="Associate a package (replaces the list).")
-@click.option("--owner", metavar="ACCOUNT")
+@click.option("--owner", metavar="ACCOUNT", help="The account that owns the service (always allowed).")
 @click.pass_context
 def service(
     ctx: click.Context,

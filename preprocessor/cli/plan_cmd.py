@@ -62,7 +62,14 @@ def _summary(report: PlanReport, terraform_args: tuple[str, ...]) -> None:
 @click.argument(
     "directory", metavar="[DIR]", required=False, default=".", type=click.Path(path_type=Path, file_okay=False)
 )
-@click.option("-r", "--region", "regions", multiple=True, metavar="REGION", help="Region to plan (repeatable).")
+@click.option(
+    "-r",
+    "--region",
+    "regions",
+    multiple=True,
+    metavar="REGION",
+    help="Region to plan (repeatable; no default: give --region or --all-regions).",
+)
 @click.option("--all-regions", is_flag=True, help="Every region where all referenced packages are available.")
 @account_option
 @config_option

@@ -56,7 +56,14 @@ def _text_line(record: dict[str, object]) -> str:
 
 @click.command(short_help="List every image reference and artifact placeholder with its position.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: one reference a line; json: a list of records with exact positions.",
+)
 @config_option
 @computenest_config_option
 @click.pass_context

@@ -27,7 +27,13 @@ FORMATS = ("text", "json")
 
 @click.command(short_help="Write each region's templates, with image IDs and artifact URLs for that region.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--region", "regions", multiple=True, metavar="REGION", help="A region to render (repeatable).")
+@click.option(
+    "--region",
+    "regions",
+    multiple=True,
+    metavar="REGION",
+    help="A region to render (repeatable; no default: give --region or --all-regions).",
+)
 @click.option("--all-regions", is_flag=True, help="Every configured region where all referenced packages are usable.")
 @click.option(
     "--out",
@@ -42,7 +48,14 @@ FORMATS = ("text", "json")
 @config_option
 @computenest_config_option
 @catalog_options
-@click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="How the summary of what was written is printed.",
+)
 def render(
     paths: tuple[Path, ...],
     regions: tuple[str, ...],
