@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -102,3 +103,18 @@ def test_every_option_of_every_command_has_help_and_summaries_are_whole() -> Non
     catalog_help = run_cli("catalog", "--help").stdout
     assert "..." not in catalog_help.split("Commands:")[1]
     assert set(SUBCOMMANDS) <= set(run_cli("--help").stdout.split())
+
+
+def test_old_option_spellings_still_work_with_a_deprecation_note(tmp_path: Path) -> None:
+    project = _alicloud_project(tmp_path)
+    for option in ("--output-file", "--output", "-o"):
+        report = tmp_path / f"report{option}.json"
+        result = run_cli("validate", "--format", "json", option, str(report), "templates", cwd=project)
+        assert result.exit_code == 0 and json.loads(report.read_text(encoding="utf-8")) == []
+        assert ("deprecated" in result.stderr) == (option != "--output-file")
+        assert "--output-file" in result.stderr or option == "--output-file"
+    assert "-o, --output" not in run_cli("validate", "--help").stdout
+    old = run_cli("catalog", "--region", "cn-hangzhou", "list", cwd=project)
+    new = run_cli("catalog", "--catalog-region", "cn-hangzhou", "list", cwd=project)
+    assert old.exit_code == new.exit_code == 0 and old.stdout == new.stdout
+    assert "'catalog --region' is deprecated" in old.stderr and "deprecated" not in new.stderr

@@ -139,7 +139,7 @@ def test_one_broken_file_does_not_hide_the_others(tmp_path: Path) -> None:
 
 def test_help_lists_the_options() -> None:
     result = run_cli("validate", "--help", cwd=REPO)
-    for option in ("--format", "--fail-on", "--config", "--output"):
+    for option in ("--format", "--fail-on", "--config", "--output-file"):
         assert option in result.stdout
 
 

@@ -61,7 +61,8 @@ class _WorkflowOrder(click.Group):
     "--config", type=click.Path(dir_okay=False, path_type=Path), help="The project config (default: nearest)."
 )
 @click.option("--endpoint-url", metavar="URL", help="S3-compatible endpoint (default: boto3's, AWS_ENDPOINT_URL).")
-@click.option("--region", "store_region", metavar="REGION", help="Region of the catalog bucket.")
+@click.option("--catalog-region", "store_region", metavar="REGION", help="Region of the catalog bucket.")
+@click.option("--region", "old_region", metavar="REGION", hidden=True, help="Deprecated spelling of --catalog-region.")
 @click.option("--addressing-style", type=click.Choice(["auto", "virtual", "path"]), help="S3 addressing style.")
 @click.pass_context
 def catalog(
@@ -70,13 +71,21 @@ def catalog(
     config: Path | None,
     endpoint_url: str | None,
     store_region: str | None,
+    old_region: str | None,
     addressing_style: str | None,
 ) -> None:
     """Publish, distribute, release and promote package versions; manage services.
 
-    Store options (--endpoint-url, --region, --addressing-style) go before the command:
+    Store options (--endpoint-url, --catalog-region, --addressing-style) go before the command:
     deploypkg catalog --endpoint-url http://127.0.0.1:5000 publish …
     """
+    if old_region is not None:
+        click.echo(
+            "note: 'catalog --region' is deprecated and goes in a later release; use 'catalog --catalog-region'"
+            " (--region after the command still names the regions it works on)",
+            err=True,
+        )
+        store_region = store_region or old_region
     ctx.obj = StoreSettings(catalog_url, config, endpoint_url, store_region, addressing_style)
 
 

@@ -47,10 +47,18 @@ BAD_INPUT_RULES = frozenset({"DPK001", "DPK002", "DPK003"})
 @config_option
 @computenest_config_option
 @click.option(
+    "--output-file",
+    "output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the report to this file (atomically) instead of standard output.",
+)
+@click.option(
     "--output",
     "-o",
+    "old_output",
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
-    help="Write the report to this file instead of standard output.",
+    hidden=True,
+    help="Deprecated spelling of --output-file.",
 )
 @click.pass_context
 def validate(
@@ -61,6 +69,7 @@ def validate(
     config: Path | None,
     computenest_config: Path | None,
     output: Path | None,
+    old_output: Path | None,
 ) -> None:
     """Check the templates in PATH… (files, or directories scanned recursively).
 
@@ -69,6 +78,10 @@ def validate(
     Every rule and how to suppress it: docs/rules.md.
     """
     from preprocessor.validate.scan import scan
+
+    if old_output is not None:
+        click.echo("note: -o/--output is deprecated and goes in a later release; use --output-file", err=True)
+        output = output or old_output
 
     note_skipped_files(paths)
     result = scan(list(paths), config, computenest_config)
@@ -105,7 +118,7 @@ def write_atomically(path: Path, text: str) -> None:
         fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
     except OSError as exc:
         raise InputError(
-            f"cannot write the report: {exc.strerror or exc}", file=str(path), hint="check the --output path"
+            f"cannot write the report: {exc.strerror or exc}", file=str(path), hint="check the --output-file path"
         ) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
