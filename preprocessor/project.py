@@ -1,9 +1,10 @@
 """The project a template belongs to: its config, associations, resource table and provider.
 
 Each template uses the nearest ``deploypkg.yaml`` above it (``--config`` forces one for all),
-plus the associations of the nearest ``.computenest/config.yaml`` next to or above the
-template, not above the project root (the config's directory). ``deploypkg.yaml`` entries
-win over Compute Nest ones. Projects are cached, so a scan of many files reads each config once.
+plus the relations of a Compute Nest config: ``--computenest-config``, else ``computenest:
+config:``, else the nearest ``.computenest/config.yaml`` next to or above the template, not
+above the project root (the config's directory). ``deploypkg.yaml`` entries win over Compute
+Nest ones. Projects are cached, so a scan of many files reads each config once.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ class Project:
     unmapped: dict[tuple[str, str], RelationFinding] = field(default_factory=dict)
     """Compute Nest relations that map to no package: their keys are related, not unknown."""
     config_findings: tuple[RelationFinding, ...] = ()
-    """What the Compute Nest config itself is reported for (DPK204/DPK205), in file order."""
+    """What the Compute Nest config itself is reported for (DPK204/DPK205/DPK207), in file order."""
 
     def association(self, key: str, namespace: str | None) -> Association | None:
         """The association of ``key`` in a relation ``namespace`` (``deploypkg.yaml`` first)."""

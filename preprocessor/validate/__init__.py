@@ -37,7 +37,7 @@ def validate_templates(
 
 
 def config_findings(project: Project) -> list[Diagnostic]:
-    """What the project's Compute Nest config is reported for (DPK204/DPK205)."""
+    """What the project's Compute Nest config is reported for (DPK204/DPK205/DPK207)."""
     return [relation_finding(f, display_path(Path(f.source))) for f in project.config_findings]
 
 
