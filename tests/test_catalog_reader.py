@@ -174,9 +174,11 @@ def test_version_order() -> None:
 
 
 def test_missing_catalog(tmp_path: Path) -> None:
-    catalog = Catalog(LocalStore(tmp_path / "empty"))
+    (tmp_path / "empty").mkdir()
     with pytest.raises(CatalogError, match=r"catalog\.json is missing"):
-        catalog.info()
+        Catalog(LocalStore(tmp_path / "empty")).info()
+    with pytest.raises(CatalogError, match=r"the directory .*nowhere does not exist"):
+        Catalog(LocalStore(tmp_path / "nowhere")).info()
 
 
 def test_fixture_catalogs_are_a_fresh_build() -> None:

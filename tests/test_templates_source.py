@@ -58,10 +58,11 @@ def test_iter_files_lists_every_file_with_the_same_skips(tmp_path: Path) -> None
     ]
 
 
-def test_files_are_taken_as_given(tmp_path: Path) -> None:
+def test_files_are_taken_as_given_when_they_have_a_template_name(tmp_path: Path) -> None:
     _tree(tmp_path)
     given = [tmp_path / "notes.md", tmp_path / "b.yaml"]
-    assert list(discover(given)) == given
+    assert list(discover(given)) == [tmp_path / "b.yaml"]  # README.md named explicitly is no template
+    assert list(iter_files(given)) == given  # render still copies it along
 
 
 def test_missing_path_is_an_input_error(tmp_path: Path) -> None:
