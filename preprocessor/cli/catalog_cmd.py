@@ -17,6 +17,7 @@ from typing import Any, NamedTuple, TypeVar
 
 import click
 
+from preprocessor.cli.options import format_option
 from preprocessor.errors import InputError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -159,14 +160,7 @@ def init(
 
 @catalog.command(name="list")
 @_catalog_option
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text for a person, json for a script.",
-)
+@format_option(["text", "json"], "text for a person, json for a script.", name="fmt")
 @click.pass_context
 def list_command(ctx: click.Context, catalog_url: str | None, fmt: str) -> None:
     """List the packages, their versions and channels, and the services."""
@@ -227,14 +221,7 @@ def _details_json(details: Any) -> dict[str, Any]:
 @_catalog_option
 @click.argument("name")
 @click.argument("version", required=False)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text for a person, json for a script.",
-)
+@format_option(["text", "json"], "text for a person, json for a script.", name="fmt")
 @click.pass_context
 def show(ctx: click.Context, catalog_url: str | None, name: str, version: str | None, fmt: str) -> None:
     """Show a package (all versions) or one version with its regional distributions."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -41,6 +41,13 @@ endpoint_option = click.option(
 
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def format_option(choices: Sequence[str], help_text: str, name: str = "output_format") -> Callable[[F], F]:
+    """``--format`` (default ``text``), the same in every command; ``name`` is the parameter's."""
+    return click.option(
+        "--format", name, type=click.Choice(list(choices)), default="text", show_default=True, help=help_text
+    )
 
 
 def catalog_options(function: F) -> F:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from preprocessor.cli.options import computenest_config_option, config_option, note_skipped_files
+from preprocessor.cli.options import computenest_config_option, config_option, format_option, note_skipped_files
 from preprocessor.model import ImageRef, Placeholder
 
 
@@ -56,14 +56,7 @@ def _text_line(record: dict[str, object]) -> str:
 
 @click.command(short_help="List every image reference and artifact placeholder with its position.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text: one reference a line; json: a list of records with exact positions.",
-)
+@format_option(["text", "json"], "text: one reference a line; json: a list of records with exact positions.")
 @config_option
 @computenest_config_option
 @click.pass_context

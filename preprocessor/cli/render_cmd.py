@@ -19,6 +19,7 @@ from preprocessor.cli.options import (
     config_option,
     endpoint_option,
     expires_option,
+    format_option,
 )
 from preprocessor.errors import DeploypkgError
 
@@ -48,14 +49,7 @@ FORMATS = ("text", "json")
 @config_option
 @computenest_config_option
 @catalog_options
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(FORMATS),
-    default="text",
-    show_default=True,
-    help="How the summary of what was written is printed.",
-)
+@format_option(FORMATS, "How the summary of what was written is printed.")
 def render(
     paths: tuple[Path, ...],
     regions: tuple[str, ...],

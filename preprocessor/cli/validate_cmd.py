@@ -17,6 +17,7 @@ import click
 from preprocessor.cli.options import (
     computenest_config_option,
     config_option,
+    format_option,
     note_missing_config,
     note_skipped_files,
 )
@@ -29,14 +30,7 @@ BAD_INPUT_RULES = frozenset({"DPK001", "DPK002", "DPK003"})
 
 @click.command(short_help="Check templates offline: image IDs must be literals, associations must exist.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(FORMATS),
-    default="text",
-    show_default=True,
-    help="text: file:line:col lines; json: a list of findings; sarif: SARIF 2.1.0 for code scanning.",
-)
+@format_option(FORMATS, "text: file:line:col lines; json: a list of findings; sarif: SARIF 2.1.0 for code scanning.")
 @click.option(
     "--fail-on",
     type=click.Choice([s.value for s in Severity]),
