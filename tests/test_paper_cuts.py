@@ -118,3 +118,17 @@ def test_old_option_spellings_still_work_with_a_deprecation_note(tmp_path: Path)
     new = run_cli("catalog", "--catalog-region", "cn-hangzhou", "list", cwd=project)
     assert old.exit_code == new.exit_code == 0 and old.stdout == new.stdout
     assert "'catalog --region' is deprecated" in old.stderr and "deprecated" not in new.stderr
+
+
+def test_a_control_character_in_a_template_name_is_escaped_by_validate_and_refs(tmp_path: Path) -> None:
+    (tmp_path / "deploypkg.yaml").write_text("provider: alicloud\n", encoding="utf-8")
+    text = "ROSTemplateFormatVersion: '2015-09-01'\nResources:\n  A:\n    Type: ALIYUN::ECS::Instance\n"
+    (tmp_path / "evil\rgood.yaml").write_text(text + "    Properties:\n      ImageId: m-bp1g7004ksh0oeuc1234\n")
+    (tmp_path / "broken\x08.yaml").write_text(text + "    Properties: [\n")
+    validate = run_cli("validate", ".", cwd=tmp_path)
+    refs = run_cli("refs", ".", cwd=tmp_path)
+    for output in (validate.stdout, validate.stderr, refs.stdout, refs.stderr):
+        assert "\r" not in output and "\x08" not in output, repr(output)
+    assert "evil\\x0dgood.yaml:6:16: error DPK102" in validate.stdout
+    assert "broken\\x08.yaml:" in validate.stdout and "broken\\x08.yaml:" in refs.stderr
+    assert "evil\\x0dgood.yaml:6:16: literal" in refs.stdout

@@ -76,11 +76,13 @@ def catalog_options(function: F) -> F:
 
 def note_skipped_files(paths: tuple[Path, ...]) -> None:
     """Say on stderr which files named on the command line are not templates and were skipped."""
+    from preprocessor.errors import printable
     from preprocessor.templates.source import TEMPLATE_SUFFIXES, is_template_name
 
     for path in paths:
         if path.is_file() and not is_template_name(path.name):
-            click.echo(f"note: {path} skipped: not a template file name ({', '.join(TEMPLATE_SUFFIXES)})", err=True)
+            shown = printable(str(path))
+            click.echo(f"note: {shown} skipped: not a template file name ({', '.join(TEMPLATE_SUFFIXES)})", err=True)
 
 
 def note_missing_config(paths: tuple[Path, ...], explicit: Path | None, hints: list[str | None]) -> None:
@@ -92,9 +94,13 @@ def note_missing_config(paths: tuple[Path, ...], explicit: Path | None, hints: l
 
     if find_config(list(paths)) is not None:
         return
-    starts = sorted({str(Path(p).resolve() if Path(p).is_dir() else Path(p).resolve().parent) for p in paths})
+    from preprocessor.errors import printable
+
+    starts = printable(
+        ", ".join(sorted({str(Path(p).resolve() if Path(p).is_dir() else Path(p).resolve().parent) for p in paths}))
+    )
     click.echo(
-        f"note: no deploypkg.yaml in {', '.join(starts)} or any directory above, nor in the working directory"
+        f"note: no deploypkg.yaml in {starts} or any directory above, nor in the working directory"
         " or above; the hints below that name deploypkg.yaml mean one you create at the project's root",
         err=True,
     )

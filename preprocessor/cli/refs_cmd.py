@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from preprocessor.cli.options import computenest_config_option, config_option, format_option, note_skipped_files
+from preprocessor.errors import printable
 from preprocessor.model import ImageRef, Placeholder
 
 
@@ -51,7 +52,7 @@ def _text_line(record: dict[str, object]) -> str:
     if kind == "placeholder":
         kind = f"placeholder:{record['placeholder_type']}"
     where = f"{record['resource_type']} {record['resource']} {record['property']}" if record["resource"] else "-"
-    return f"{record['file']}:{record['line']}:{record['column']}: {kind} {where} {record['value']}"
+    return printable(f"{record['file']}:{record['line']}:{record['column']}: {kind} {where} {record['value']}")
 
 
 @click.command(short_help="List every image reference and artifact placeholder with its position.")
@@ -77,7 +78,8 @@ def refs(
         if loaded.failure is not None:
             failure = loaded.failure
             click.echo(
-                f"{failure.file}:{failure.line}:{failure.column}: error {failure.rule_id} {failure.message}", err=True
+                printable(f"{failure.file}:{failure.line}:{failure.column}: error {failure.rule_id} {failure.message}"),
+                err=True,
             )
             failed = True
             continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from preprocessor.errors import printable
 from preprocessor.rules import RULES
 from preprocessor.validate.diagnostic import Diagnostic
 
@@ -14,7 +15,8 @@ def format_text(diagnostics: Sequence[Diagnostic]) -> str:
     lines = []
     for d in diagnostics:
         advice = f"; {d.hint}" if d.hint else ""
-        lines.append(f"{d.file}:{d.line}:{d.column}: {d.severity.value} {d.rule_id} {d.message}{advice}")
+        # A file name or a value quoted from a template may hold control characters: never raw on a terminal.
+        lines.append(printable(f"{d.file}:{d.line}:{d.column}: {d.severity.value} {d.rule_id} {d.message}{advice}"))
     lines.append(summary(diagnostics))
     return "\n".join(lines) + "\n"
 
