@@ -132,3 +132,15 @@ def test_a_control_character_in_a_template_name_is_escaped_by_validate_and_refs(
     assert "evil\\x0dgood.yaml:6:16: error DPK102" in validate.stdout
     assert "broken\\x08.yaml:" in validate.stdout and "broken\\x08.yaml:" in refs.stderr
     assert "evil\\x0dgood.yaml:6:16: literal" in refs.stdout
+
+
+def test_a_render_warning_naming_a_hostile_file_is_escaped(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(FIXTURES / "computenest" / "dify-helm", project)
+    config = project / "deploypkg.yaml"
+    config.write_text(config.read_text().replace("file://../catalog", (FIXTURES / "computenest" / "catalog").as_uri()))
+    templates = project / ".computenest" / "ros_templates"
+    (templates / "template.yaml").rename(templates / "tem\rplate.yaml")
+    result = run_cli("render", ".", "--region", "cn-beijing", "--out", str(tmp_path / "out"), cwd=project)
+    assert result.exit_code == 0, result.stderr
+    assert "tem\\x0dplate.yaml:33:30: DPK206" in result.stderr and "\r" not in result.stderr

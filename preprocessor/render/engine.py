@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from preprocessor.catalog.opening import StoreOptions
 from preprocessor.catalog.store import Endpoint
-from preprocessor.errors import DeploypkgError, InputError
+from preprocessor.errors import DeploypkgError, InputError, printable
 from preprocessor.model import Template
 from preprocessor.names import PackageSpec, check, parse_package_spec
 from preprocessor.render.jinja import JINJA_SUFFIX, render_jinja
@@ -56,7 +56,7 @@ class RenderWarning(NamedTuple):
 
     def render(self) -> str:
         where = ":".join(str(part) for part in (self.file, self.line, self.column) if part is not None)
-        return f"{where}: {self.rule} {self.message}" if where else f"{self.rule} {self.message}"
+        return printable(f"{where}: {self.rule} {self.message}" if where else f"{self.rule} {self.message}")
 
 
 class RenderReport(NamedTuple):
