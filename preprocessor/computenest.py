@@ -181,14 +181,15 @@ def relations_from_text(
                 continue
             if key in skip:
                 continue
-            ident = (relation, key)
-            at = (str(path), key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             resolved = resolver.package(key, relation, body, key_node)
             if isinstance(resolved, RelationFinding):
-                relations.unmapped[ident] = resolved
+                relations.unmapped[(relation, key)] = resolved
                 relations.findings.append(resolved)
             else:
-                relations.associations[ident] = Association(key, resolved, *at, namespace=relation)
+                line, column = key_node.start_mark.line + 1, key_node.start_mark.column + 1
+                relations.associations[(relation, key)] = Association(
+                    key, resolved, str(path), line, column, namespace=relation
+                )
     relations.findings.extend(resolver.collisions())
     relations.findings.sort(key=lambda f: (f.line, f.column))
     return relations
@@ -279,15 +280,9 @@ def _not_a_mapping(
         if not isinstance(item, yaml.MappingNode):
             continue
         for key_node, _body in item.value:
-            key = _scalar(key_node)
-            if key is None:
-                continue
-            if placeholder_types is not None:
-                match = _PLACEHOLDER_KEY.fullmatch(key.strip())
-                if match is None:
-                    continue
-                key = match.group(2)
-            relations.unmapped[(relation, key)] = finding
+            key = _association_key(path, key_node, relation, placeholder_types)
+            if isinstance(key, str):
+                relations.unmapped[(relation, key)] = finding
 
 
 def _shape(node: yaml.Node) -> str:

@@ -57,6 +57,11 @@ class Project:
     def placeholder_association(self, placeholder_type: str, name: str) -> Association | None:
         return self.association(name, namespace_of(placeholder_type))
 
+    def is_related(self, key: str, namespace: str | None) -> bool:
+        """Whether an association or a Compute Nest relation (mapped to a package or not) names
+        ``key``: whatever its shape, it is a key to replace, not a value to judge or report again."""
+        return self.association(key, namespace) is not None or self.unmapped_relation(key, namespace) is not None
+
     def unmapped_relation(self, key: str, namespace: str | None) -> RelationFinding | None:
         """Why a related key maps to no package (reported once, at the config), if it does."""
         return self.unmapped.get((namespace, key)) if namespace is not None else None

@@ -124,11 +124,7 @@ def _terraform_name_prefix(ref: ImageRef, ctx: Context, found: ImageIdClass) -> 
 
 
 def _related(ref: ImageRef, ctx: Context) -> bool:
-    """An association (or a Compute Nest relation, mapped or not) names this literal: whatever
-    its shape, it is a key to replace, not an image ID to judge."""
-    return ctx.project.image_association(ref.value) is not None or (
-        ctx.project.unmapped_relation(ref.value, IMAGE_RELATION) is not None
-    )
+    return ctx.project.is_related(ref.value, IMAGE_RELATION)
 
 
 def malformed_image_id(ref: ImageRef, ctx: Context) -> Diagnostic | None:
@@ -216,7 +212,7 @@ def unknown_placeholder_package(placeholder: Placeholder, ctx: Context) -> Diagn
         return None
     project = ctx.project
     namespace = namespace_of(placeholder.placeholder_type)
-    if project.association(placeholder.name, namespace) or project.unmapped_relation(placeholder.name, namespace):
+    if project.is_related(placeholder.name, namespace):
         return None
     config = ctx.project.config.path.name if ctx.project.config.path else "deploypkg.yaml"
     return diagnostic(
