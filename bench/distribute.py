@@ -102,7 +102,7 @@ def one_run(
 
     from preprocessor.catalog import operations
     from preprocessor.catalog.model import PackageType
-    from preprocessor.catalog.store import open_store
+    from preprocessor.catalog.opening import open_store
 
     tag = uuid.uuid4().hex[:8]
     s3 = boto3.client("s3", region_name="us-east-1")

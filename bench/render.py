@@ -79,7 +79,7 @@ class RequestCounter:
 def publish_catalog(url: str, regions: tuple[str, ...], work: Path) -> None:
     from preprocessor.catalog import operations
     from preprocessor.catalog.model import PackageType, Visibility
-    from preprocessor.catalog.store import open_store
+    from preprocessor.catalog.opening import open_store
 
     store = open_store(url)
     bucket = url.removeprefix("s3://").split("/", 1)[0]
@@ -155,7 +155,7 @@ def write_floor(files: list[tuple[str, bytes]], scratch: Path) -> float:
 def store_setup_seconds(url: str, regions: int) -> float:
     """What a render pays before its first request: a new boto3 session (its service model is
     loaded per session) and one client per region (SigV4 scopes are per region)."""
-    from preprocessor.catalog.store import open_store
+    from preprocessor.catalog.opening import open_store
 
     store = open_store(url)
     start = time.perf_counter()

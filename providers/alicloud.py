@@ -5,7 +5,13 @@ from __future__ import annotations
 import re
 
 from preprocessor.model import PropertyRole
-from providers import Dialect, PropertySpec, Provider, ResourceSpec
+from providers.spec import Dialect, PropertySpec, Provider, ResourceSpec
+
+HOW_TO_COPY = (
+    "copy the image with ECS CopyImage (Packer image_copy_regions, the console, or "
+    "`aliyun ecs CopyImage --RegionId SRC --ImageId m-… --DestinationRegionId R`), "
+    "then record it with --image R=m-…"
+)
 
 _IMAGE = PropertySpec(("ImageId",))
 _FAMILY = PropertySpec(("ImageFamily",), PropertyRole.IMAGE_FAMILY)
@@ -60,4 +66,10 @@ PROVIDER = Provider(
     s3_addressing_style="virtual",
     registry_host="registry.{region}.aliyuncs.com",
     image_id_help="an ECS image ID looks like m-bp1g7004ksh0oeuc1234 (m- and 20 lowercase letters or digits)",
+    resource_prefixes=("ALIYUN::", "alicloud_"),
+    template_dialect=Dialect.ROS,
+    template_version_key="ROSTemplateFormatVersion",
+    store_schemes=("oss",),
+    cross_region_copy="stream",  # OSS CopyObject works only within one region
+    record_images_help=HOW_TO_COPY,
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from providers import Dialect, PropertySpec, Provider, ResourceSpec
+from providers.spec import Dialect, ImageCopier, PropertySpec, Provider, ResourceSpec
 
 
 def _cfn(resource_type: str, path: str) -> ResourceSpec:
@@ -32,6 +32,13 @@ REGIONS = (
     "il-central-1", "me-south-1", "me-central-1", "sa-east-1",
 )  # fmt: skip
 
+
+def _ec2_copier() -> ImageCopier:
+    from providers.aws_images import EC2ImageCopier
+
+    return EC2ImageCopier()
+
+
 PROVIDER = Provider(
     name="aws",
     resources=RESOURCES,
@@ -44,4 +51,9 @@ PROVIDER = Provider(
     s3_addressing_style="virtual",
     registry_host="{account}.dkr.ecr.{region}.amazonaws.com",
     image_id_help="an AMI ID looks like ami-0123456789abcdef0 (ami- and 8 or 17 lowercase hex digits)",
+    resource_prefixes=("AWS::", "aws_"),
+    template_dialect=Dialect.CLOUDFORMATION,
+    template_version_key="AWSTemplateFormatVersion",
+    cross_region_copy="server",  # S3 CopyObject reads from any region
+    image_copier=_ec2_copier,
 )

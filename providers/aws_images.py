@@ -9,21 +9,15 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
+
+from providers.spec import ImageCopy
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
 
 DEFAULT_WAIT_SECONDS = 1800.0
 POLL_SECONDS = 5.0
-
-
-class ImageCopy(NamedTuple):
-    region: str
-    image_id: str
-    state: str
-    """EC2 image state: ``pending``, ``available``, ``failed`` … or ``timeout`` when still pending."""
-    reason: str | None = None
 
 
 def ec2_client(region: str) -> EC2Client:
@@ -81,3 +75,17 @@ def wait_available(
             return ImageCopy(region, image_id, "timeout", f"still pending after {timeout:.0f} s")
         if stop.wait(min(poll, max(0.0, deadline - time.monotonic()))):
             return ImageCopy(region, image_id, "interrupted", "interrupted while pending")
+
+
+class EC2ImageCopier:
+    """The AWS :class:`~providers.spec.ImageCopier`: EC2 CopyImage, then DescribeImages until ``available``."""
+
+    service = "EC2 CopyImage"
+
+    def copy_image(self, package: str, version: str, source_region: str, source_image_id: str, region: str) -> str:
+        return copy_image(package, version, source_region, source_image_id, region)
+
+    def wait_available(
+        self, region: str, image_id: str, timeout: float, poll: float, stop: threading.Event
+    ) -> ImageCopy:
+        return wait_available(region, image_id, timeout, poll, stop)

@@ -9,7 +9,8 @@ from typing import Any, NamedTuple
 
 from helpers import CliResult, run_cli
 
-from preprocessor.catalog.store import Store, open_store
+from preprocessor.catalog.opening import open_store
+from preprocessor.catalog.store import Store
 
 
 class CatalogEnv(NamedTuple):

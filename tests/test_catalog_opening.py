@@ -16,9 +16,8 @@ from conftest import TEST_SECRET_KEY, MotoServer
 from helpers import FIXTURES, run_cli
 from sigv4 import verify_presigned_url
 
-from preprocessor.catalog.opening import CATALOG_ENV, StoreOptions, catalog_url, open_catalog
+from preprocessor.catalog.opening import CATALOG_ENV, StoreOptions, catalog_url, open_catalog, open_store
 from preprocessor.catalog.s3 import S3Store
-from preprocessor.catalog.store import open_store
 from preprocessor.errors import InputError
 from preprocessor.project import clear_cache, project_for
 from preprocessor.render.engine import RenderOptions, _Renderer

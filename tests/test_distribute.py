@@ -136,7 +136,7 @@ def test_alicloud_images_are_recorded_not_copied(tmp_path: Path) -> None:
     )
     missing = env.cli("distribute", "web-image", "1.0.0", "--region", "cn-beijing")
     assert missing.exit_code == 2
-    assert "no ECS image given for cn-beijing" in missing.stderr and "CopyImage" in missing.stderr
+    assert "no image given for cn-beijing" in missing.stderr and "CopyImage" in missing.stderr
     bad = env.cli(
         "distribute", "web-image", "1.0.0", "--region", "cn-beijing", "--image", "cn-beijing=ami-0123456789abcdef0"
     )

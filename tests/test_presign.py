@@ -23,7 +23,8 @@ from sigv4 import SigV4Error, verify_presigned_url
 
 from preprocessor.catalog import operations
 from preprocessor.catalog.model import PackageType, Visibility
-from preprocessor.catalog.store import Store, open_store
+from preprocessor.catalog.opening import open_store
+from preprocessor.catalog.store import Store
 from preprocessor.errors import DeploypkgError, InputError
 from preprocessor.render import MAX_EXPIRES, RenderOptions, parse_expires, render_to_directory
 from preprocessor.render.presign import url_lifetime

@@ -12,7 +12,7 @@ from helpers import run_cli
 
 from preprocessor.catalog import operations
 from preprocessor.catalog.model import Visibility
-from preprocessor.catalog.store import open_store
+from preprocessor.catalog.opening import open_store
 from preprocessor.errors import DeploypkgError, InputError, PolicyError
 from preprocessor.render import RenderOptions, ValidationRefused, render_to_directory
 

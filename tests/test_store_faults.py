@@ -33,8 +33,9 @@ from hypothesis import strategies as st
 from preprocessor.catalog.distribute import DistributeOptions, distribute
 from preprocessor.catalog.lifecycle import init, release
 from preprocessor.catalog.model import PackageType
+from preprocessor.catalog.opening import open_store
 from preprocessor.catalog.publish import PublishRequest, publish
-from preprocessor.catalog.store import Store, open_store
+from preprocessor.catalog.store import Store
 from preprocessor.errors import CatalogError, ConflictError, DeploypkgError
 
 REGIONS = ("us-east-1", "us-west-2", "eu-west-1")

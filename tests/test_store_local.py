@@ -13,8 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from preprocessor.catalog.local import LocalStore, encode_document
-from preprocessor.catalog.store import ObjectInfo, open_store
+from preprocessor.catalog.documents import encode_document
+from preprocessor.catalog.local import LocalStore
+from preprocessor.catalog.opening import open_store
+from preprocessor.catalog.store import ObjectInfo
 from preprocessor.errors import CatalogError, ConflictError, InputError
 
 

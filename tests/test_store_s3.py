@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 from conftest import TEST_SECRET_KEY, MotoServer
 
+from preprocessor.catalog.opening import open_store
 from preprocessor.catalog.s3 import MiB, S3Store
-from preprocessor.catalog.store import ObjectInfo, open_store
+from preprocessor.catalog.store import ObjectInfo
 from preprocessor.errors import CatalogError, ConflictError, InputError
 
 REGIONS = ("us-east-1", "us-west-2", "eu-west-1")

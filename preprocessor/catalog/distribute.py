@@ -3,8 +3,9 @@
 - files: ``Store.copy_object`` from the source bucket into each regional bucket (server-side on
   S3; streamed in parts where the store cannot copy across regions); an object already there with
   the same SHA-256 is skipped, so a rerun after a failure resumes;
-- aws machine images: EC2 CopyImage (``providers.aws_images``), then wait for ``available``;
-- alicloud machine images: recorded from ``--image REGION=ID`` (``providers.alicloud_images``);
+- machine images: copied by the provider's :class:`~providers.ImageCopier` (AWS: EC2 CopyImage),
+  then waited for; a provider without one has its copies made elsewhere and recorded from
+  ``--image REGION=ID``;
 - container images and charts: the regional reference from a registry pattern (not verified: the
   registry's own replication puts the image there).
 
@@ -42,7 +43,7 @@ from preprocessor.catalog.writes import (
     update_version,
 )
 from preprocessor.errors import CatalogError, DeploypkgError, InputError
-from providers import Provider, get_provider
+from providers import ImageCopier, Provider, get_provider
 
 DEFAULT_PARALLEL = 4
 
@@ -80,7 +81,7 @@ class SilentReporter:
 class DistributeOptions(NamedTuple):
     parallel: int = DEFAULT_PARALLEL
     images: Mapping[str, str] = {}
-    """alicloud: region → image ID copied outside deploypkg."""
+    """Region → image ID copied outside deploypkg (providers without an image copier)."""
     image_ref_pattern: str | None = None
     """Container images / charts: ``{region}``, ``{path}`` (the source reference after its host),
     ``{account}``; default: the provider's registry host followed by ``/{path}``."""
@@ -127,7 +128,8 @@ def distribute(
     current: PackageVersion = first.value
     if current.status is VersionStatus.REVOKED:
         raise CatalogError(f"{name} {version} was revoked ({current.revoked_reason}); it is not distributed any more")
-    if options.images and (package.type is not PackageType.ECS_IMAGE or provider.name == "aws"):
+    records_images = package.type is PackageType.ECS_IMAGE and provider.image_copier is None
+    if options.images and not records_images:
         raise InputError(
             f"--image records image copies made outside deploypkg; {name} is {package.type.value} "
             f"in a {provider.name} catalog, which deploypkg copies itself",
@@ -135,7 +137,7 @@ def distribute(
         )
     if options.image_ref_pattern and package.type not in (PackageType.CONTAINER_IMAGE, PackageType.HELM_CHART):
         raise InputError(f"--image-ref-pattern applies to container images and charts, not {package.type.value}")
-    if package.type is PackageType.ECS_IMAGE and provider.name != "aws":
+    if records_images:
         _check_recorded_images(provider, current, wanted, options.images)
 
     if package.type in (PackageType.CONTAINER_IMAGE, PackageType.HELM_CHART):
@@ -205,15 +207,19 @@ class _Recorder:
 def _check_recorded_images(
     provider: Provider, version: PackageVersion, regions: Sequence[str], images: Mapping[str, str]
 ) -> None:
-    """alicloud images are recorded, never copied: every new region needs its image ID up front."""
-    from providers.alicloud_images import recorded_image
-
+    """Images recorded, not copied: every new region needs its image ID up front."""
     for region in regions:
         existing = version.distributions.get(region)
         available = existing is not None and existing.status is DistributionStatus.AVAILABLE
         if available and region not in images:
             continue
-        image_id = check_image_id(provider, region, recorded_image(region, images, version.package, version.version))
+        if region not in images:
+            raise InputError(
+                f"{version.package} {version.version}: no image given for {region}; "
+                f"deploypkg records {provider.name} image copies",
+                hint=provider.record_images_help or "copy the image to the region, then give --image REGION=ID",
+            )
+        image_id = check_image_id(provider, region, images[region])
         published = version.status is not VersionStatus.DRAFT
         if existing is not None and available and published and existing.image_id != image_id:
             raise CatalogError(
@@ -247,8 +253,8 @@ def _distribute_region(job: _Job, region: str) -> RegionOutcome:
     if kind is PackageType.FILE:
         return _file_region(job, region)
     if kind is PackageType.ECS_IMAGE:
-        if job.provider.name == "aws":
-            return _aws_image_region(job, region)
+        if job.provider.image_copier is not None:
+            return _copied_image_region(job, region, job.provider.image_copier())
         return _recorded_image_region(job, region)
     return _reference_region(job, region)
 
@@ -325,9 +331,7 @@ def _file_region(job: _Job, region: str) -> RegionOutcome:
     return RegionOutcome(region, DistributionStatus.AVAILABLE, source.object_key, skipped)
 
 
-def _aws_image_region(job: _Job, region: str) -> RegionOutcome:
-    from providers import aws_images
-
+def _copied_image_region(job: _Job, region: str, copier: ImageCopier) -> RegionOutcome:
     job.reporter.start(region, None)
     done = _already(job, region)
     if done is not None:
@@ -339,11 +343,9 @@ def _aws_image_region(job: _Job, region: str) -> RegionOutcome:
     if earlier is not None and earlier.status is DistributionStatus.DELIVERING and earlier.image_id:
         image_id = earlier.image_id  # a copy started by an earlier run: wait for it, do not copy again
     else:
-        image_id = aws_images.copy_image(
-            job.version.package, job.version.version, source.region, source.image_id, region
-        )
+        image_id = copier.copy_image(job.version.package, job.version.version, source.region, source.image_id, region)
         job.record(Distribution(region, DistributionStatus.DELIVERING, image_id=image_id, updated_at=now()))
-    result = aws_images.wait_available(
+    result = copier.wait_available(
         region, image_id, job.options.image_wait_seconds, job.options.image_poll_seconds, job.stop
     )
     if result.state == "available":
@@ -357,7 +359,7 @@ def _aws_image_region(job: _Job, region: str) -> RegionOutcome:
             False,
             f"{image_id} is still pending; rerun distribute to wait for it",
         )
-    raise CatalogError(f"EC2 CopyImage to {region} ended {result.state}: {result.reason or 'no reason given'}")
+    raise CatalogError(f"{copier.service} to {region} ended {result.state}: {result.reason or 'no reason given'}")
 
 
 def _recorded_image_region(job: _Job, region: str) -> RegionOutcome:

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from preprocessor.catalog.documents import decode_document, encode_document
 from preprocessor.catalog.keys import check_bucket, check_key
 from preprocessor.catalog.store import Document, Endpoint, ObjectInfo, ProgressCallback
 from preprocessor.errors import CatalogError, ConflictError, InputError
@@ -32,11 +32,6 @@ from preprocessor.errors import CatalogError, ConflictError, InputError
 BUCKETS_DIR = "buckets"
 LOCK_NAME = ".deploypkg.lock"
 _CHUNK = 1024 * 1024
-
-
-def encode_document(data: dict[str, Any]) -> bytes:
-    """The bytes a document is stored as: indented JSON, keys in model order, a final newline."""
-    return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 def sha256_file(path: Path) -> str:
@@ -53,6 +48,8 @@ class LocalStore:
     def __init__(self, root: Path, url: str | None = None) -> None:
         self.root = root
         self.url = url or f"file://{root}"
+
+    needs_provider = False
 
     @classmethod
     def from_url(cls, url: str, **_options: Any) -> LocalStore:
@@ -259,21 +256,6 @@ class LocalStore:
         endpoint: Endpoint = "public",
     ) -> str:
         return self.object_path(bucket, key).as_uri()
-
-
-def decode_document(raw: bytes, key: str, where: str) -> dict[str, Any]:
-    """A document's bytes as a JSON object, or :class:`CatalogError` with the position."""
-    try:
-        data = json.loads(raw.decode("utf-8-sig"))
-    except UnicodeDecodeError as exc:
-        raise CatalogError(f"catalog document {key} is not UTF-8: {exc.reason}", file=where) from None
-    except json.JSONDecodeError as exc:
-        raise CatalogError(
-            f"catalog document {key} is not valid JSON: {exc.msg}", file=where, line=exc.lineno, column=exc.colno
-        ) from None
-    if not isinstance(data, dict):
-        raise CatalogError(f"catalog document {key} must be a JSON object", file=where)
-    return data
 
 
 def _digest_or_none(path: Path) -> str | None:

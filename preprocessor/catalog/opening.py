@@ -8,12 +8,42 @@ presigned URL render writes is for the same host the ``catalog`` commands talk t
 from __future__ import annotations
 
 import os
-from typing import NamedTuple
+from importlib import import_module
+from typing import Any, NamedTuple
 
-from preprocessor.catalog.store import Store, open_store
+from preprocessor.catalog.store import Store
 from preprocessor.errors import InputError
 
 CATALOG_ENV = "DEPLOYPKG_CATALOG"
+
+STORES: dict[str, tuple[str, str]] = {
+    "file": ("preprocessor.catalog.local", "LocalStore"),
+    "s3": ("preprocessor.catalog.s3", "S3Store"),
+}
+"""URL scheme → (module, class) of its store, imported only when a catalog of that kind opens.
+A provider's own scheme (``Provider.store_schemes``, e.g. ``oss``) opens the ``s3`` store with
+that provider."""
+
+
+def open_store(url: str, **options: Any) -> Store:
+    """The store a catalog URL names: ``file://DIR`` (or a bare path), ``s3://BUCKET[/PREFIX]``,
+    or a provider's scheme; ``options`` go to the store's ``from_url``."""
+    scheme = url.partition("://")[0] if "://" in url else "file"
+    if scheme not in STORES:
+        from providers import all_providers, provider_for_scheme
+
+        provider = provider_for_scheme(scheme)
+        if provider is None:
+            schemes = sorted({*STORES, *(s for p in all_providers().values() for s in p.store_schemes)})
+            raise InputError(
+                f"unsupported catalog URL {url!r}",
+                hint=f"use file://DIR or s3://BUCKET/PREFIX (schemes: {', '.join(schemes)})",
+            )
+        options.setdefault("provider", provider.name)
+        scheme = "s3"
+    module, name = STORES[scheme]
+    store: Store = getattr(import_module(module), name).from_url(url, **options)
+    return store
 
 
 class StoreOptions(NamedTuple):
@@ -42,11 +72,11 @@ def open_catalog(url: str, options: StoreOptions | None = None, provider: str | 
     """The store at ``url``. For an object-store catalog the provider is ``provider`` when given
     (``catalog init`` names it), else the one ``catalog.json`` records; opening reads nothing else."""
     given = {name: value for name, value in (options or StoreOptions())._asdict().items() if value}
-    if not url.startswith("s3://"):
-        return open_store(url, **given)
     if provider is not None:
         return open_store(url, provider=provider, **given)
     store = open_store(url, **given)
+    if not store.needs_provider:
+        return store
     from preprocessor.catalog.keys import CATALOG
 
     document = store.read_document(CATALOG)

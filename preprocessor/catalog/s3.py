@@ -15,7 +15,7 @@ explicit endpoint is configured, and against the explicit endpoint otherwise.
 
 Copies between regions are server-side (CopyObject; UploadPartCopy above
 ``multipart_copy_threshold``) except where the provider cannot copy across regions
-(:data:`CROSS_REGION_COPY`): there the object is streamed, ranged GET → UploadPart, one part in
+(its ``cross_region_copy`` is ``stream``): there the object is streamed, ranged GET → UploadPart, one part in
 memory at a time, its SHA-256 checked against the source's before the upload completes.
 
 Credentials come from boto3's chain and never appear in URLs of this store or in its errors.
@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from preprocessor.catalog.documents import decode_document, encode_document
 from preprocessor.catalog.keys import check_bucket, check_key
-from preprocessor.catalog.local import decode_document, encode_document
 from preprocessor.catalog.store import Document, Endpoint, ObjectInfo, ProgressCallback
 from preprocessor.errors import CatalogError, ConflictError, InputError
 
@@ -54,12 +54,6 @@ MAX_PRESIGN_EXPIRES = 7 * 24 * 3600
 
 CopyMode = Literal["auto", "server", "stream"]
 AddressingStyle = Literal["auto", "path", "virtual"]
-
-CROSS_REGION_COPY: dict[str, Literal["server", "stream"]] = {
-    "alicloud": "stream",  # OSS CopyObject works only within one region
-    "aws": "server",  # S3 CopyObject reads from any region
-}
-"""How a provider's store copies an object between regions (``copy_mode="auto"``); default server."""
 
 _CONFLICT_CODES = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
 _MISSING_KEY_CODES = {"NoSuchKey", "404", "NotFound"}
@@ -118,8 +112,9 @@ class S3Store:
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> S3Store:
-        """``s3://BUCKET[/PREFIX]``; ``oss://`` means the same with ``provider="alicloud"``."""
-        scheme, _, rest = url.partition("://")
+        """``SCHEME://BUCKET[/PREFIX]``: ``s3://``, or a provider's own scheme (``oss://``), which
+        :func:`~preprocessor.catalog.opening.open_store` opens with that provider."""
+        rest = url.partition("://")[2]
         bucket, _, prefix = rest.partition("/")
         unknown = sorted(set(options) - _OPTION_NAMES)
         if unknown:
@@ -127,12 +122,14 @@ class S3Store:
                 f"unknown object-store option(s) {', '.join(unknown)}",
                 hint=f"known: {', '.join(sorted(_OPTION_NAMES))}",
             )
-        if scheme == "oss":
-            options.setdefault("provider", "alicloud")
         try:
             return cls(bucket, prefix, S3Options(**{k: v for k, v in options.items() if v is not None}), url)
         except InputError as exc:
             raise InputError(f"catalog URL {url!r}: {exc.message}", hint=exc.hint or "use s3://BUCKET/PREFIX") from None
+
+    @property
+    def needs_provider(self) -> bool:
+        return self._provider is None
 
     # --- clients
 
@@ -373,7 +370,7 @@ class S3Store:
             return self.options.copy_mode
         if source_region == region or self._provider is None:
             return "server"
-        return CROSS_REGION_COPY.get(self._provider.name, "server")
+        return self._provider.cross_region_copy
 
     def _multipart_copy(
         self, source: ObjectInfo, region: str, bucket: str, key: str, progress: ProgressCallback | None

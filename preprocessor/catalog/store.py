@@ -36,6 +36,12 @@ class Store(Protocol):
     url: str
     """The catalog URL this store was opened with, credentials never included."""
 
+    @property
+    def needs_provider(self) -> bool:
+        """Whether endpoints depend on a provider the store was not given (then the catalog is
+        opened again with the one ``catalog.json`` records)."""
+        ...
+
     # --- catalog documents (keys relative to the catalog prefix, e.g. "packages/web/package.json")
     def read_document(self, key: str) -> Document | None: ...
 
@@ -83,18 +89,3 @@ class Store(Protocol):
     ) -> str:
         """A presigned GET URL (``presign``), or the plain object URL (public files)."""
         ...
-
-
-def open_store(url: str, **options: Any) -> Store:
-    """``file://DIR`` → local store; ``s3://BUCKET[/PREFIX]`` → S3-compatible store."""
-    from preprocessor.errors import InputError
-
-    if url.startswith("file://") or "://" not in url:
-        from preprocessor.catalog.local import LocalStore
-
-        return LocalStore.from_url(url, **options)
-    if url.startswith(("s3://", "oss://")):
-        from preprocessor.catalog.s3 import S3Store
-
-        return S3Store.from_url(url, **options)
-    raise InputError(f"unsupported catalog URL {url!r}", hint="use file://DIR or s3://BUCKET/PREFIX")

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple, TypeVar
 
 import click
 
-from preprocessor.cli.options import format_option
+from preprocessor.cli.options import ProviderName, format_option
 from preprocessor.errors import InputError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -124,7 +124,7 @@ def _pairs(values: Sequence[str], option: str) -> dict[str, str]:
 @click.option(
     "--provider",
     required=True,
-    type=click.Choice(["alicloud", "aws"]),
+    type=ProviderName(),
     help="The cloud whose regions, image IDs and object-store endpoints the catalog uses.",
 )
 @click.option("--bucket-pattern", required=True, metavar="PATTERN", help="Regional bucket names, e.g. myco-{region}.")

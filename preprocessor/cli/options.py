@@ -4,9 +4,36 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+
+if TYPE_CHECKING:
+    _TextParamType = click.ParamType[str, Any]
+else:  # click before 8.5 has no subscriptable ParamType
+    _TextParamType = click.ParamType
+
+
+class ProviderName(_TextParamType):
+    """A registered provider's name; the list (entry-point providers included) is read only when
+    it is needed, so defining a command loads no provider."""
+
+    name = "provider"
+
+    def _names(self) -> list[str]:
+        from providers import all_providers
+
+        return sorted(all_providers())
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return "[" + "|".join(self._names()) + "]"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        names = self._names()
+        if value in names:
+            return str(value)
+        self.fail(f"{value!r} is not a provider; use one of: {', '.join(names)}", param, ctx)
+
 
 config_option = click.option(
     "--config",

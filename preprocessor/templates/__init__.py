@@ -8,6 +8,7 @@ unreadable) naming the file, with line and column where there is one.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Mapping
@@ -17,24 +18,37 @@ from preprocessor.errors import TemplateParseError
 from preprocessor.model import LineIndex, Template, TemplateFormat
 from preprocessor.templates.source import discover, iter_files, read_source
 from preprocessor.templates.tree import no_gc_pauses
-from providers import ResourceSpec
+from providers import Dialect, ResourceSpec, all_providers, get_provider
 
 __all__ = ["discover", "display_path", "iter_files", "load_template", "load_text"]
 
 # A JSON/YAML file that fails to parse is reported unless it is recognisably something else:
 # a scan of a real repository meets editor configs with comments and Helm charts with {{ }}.
-_TEMPLATE_HINT = re.compile(r"ROSTemplateFormatVersion|AWSTemplateFormatVersion|\bResources\b")
 _GO_TEMPLATE = re.compile(r"\{\{-|\{\{\s*(?:\.|\$|if\b|range\b|with\b|define\b|include\b|template\b|end\b)")
 _FIRST_JSON_KEY = re.compile(r'\s*\{\s*"((?:[^"\\\n]|\\.)*)"\s*:')
 _FIRST_YAML_KEY = re.compile(
     r"(?:[ \t]*(?:#[^\n]*)?\r?\n)*(?:---[^\n]*\n)?[\"']?([^\s:\"'#\-\[{][^:\n\"']*?)[\"']?[ \t]*:(?:[ \t]|\r?\n|$)"
 )
-_TEMPLATE_SECTIONS = frozenset(
-    {
-        "ROSTemplateFormatVersion", "AWSTemplateFormatVersion", "Description", "Metadata", "Parameters",
-        "Mappings", "Conditions", "Transform", "Resources", "Outputs", "Rules", "Locals", "Workspace",
-    }
+_SECTIONS = frozenset(
+    {"Description", "Metadata", "Parameters", "Mappings", "Conditions", "Transform", "Resources", "Outputs",
+     "Rules", "Locals", "Workspace"}
 )  # fmt: skip
+"""Top-level sections of ROS/CloudFormation-style templates, besides each provider's version key."""
+
+_STRUCTURED_FORMATS: dict[tuple[Dialect | None, str], TemplateFormat] = {
+    (Dialect.ROS, "json"): TemplateFormat.ROS_JSON,
+    (Dialect.ROS, "yaml"): TemplateFormat.ROS_YAML,
+    (Dialect.CLOUDFORMATION, "json"): TemplateFormat.CFN_JSON,
+    (Dialect.CLOUDFORMATION, "yaml"): TemplateFormat.CFN_YAML,
+}
+
+
+@functools.cache
+def _template_markers() -> tuple[re.Pattern[str], frozenset[str]]:
+    """A pattern that says "this text is a template" and the keys a template may start with."""
+    keys = sorted(p.template_version_key for p in all_providers().values() if p.template_version_key)
+    hint = re.compile("|".join([*(re.escape(k) for k in keys), r"\bResources\b"]))
+    return hint, _SECTIONS | frozenset(keys)
 
 
 def _report_parse_error(text: str, kind: str, generic: bool = False) -> bool:
@@ -43,14 +57,15 @@ def _report_parse_error(text: str, kind: str, generic: bool = False) -> bool:
     empty file is nothing at all. ``generic``: the name ends in ``.template``, which nginx,
     envsubst and many other tools use too, so YAML-looking text with no template key at its
     start is not taken for a broken template."""
-    if _TEMPLATE_HINT.search(text):
+    hint, sections = _template_markers()
+    if hint.search(text):
         return True
     if not text.strip() or _GO_TEMPLATE.search(text):
         return False
     first = (_FIRST_JSON_KEY if kind == "json" else _FIRST_YAML_KEY).match(text)
     if first is None:
         return kind == "json" or not generic
-    return first.group(1) in _TEMPLATE_SECTIONS
+    return first.group(1) in sections
 
 
 def display_path(path: Path) -> str:
@@ -135,11 +150,7 @@ def _load_text(text: str, path: Path, table: Mapping[str, ResourceSpec], shown: 
             hint="split the documents into separate files",
             rule="DPK003",
         )
-    ros = content.provider == "alicloud"
-    if kind == "json":
-        fmt = TemplateFormat.ROS_JSON if ros else TemplateFormat.CFN_JSON
-    else:
-        fmt = TemplateFormat.ROS_YAML if ros else TemplateFormat.CFN_YAML
+    fmt = _STRUCTURED_FORMATS[get_provider(content.provider).template_dialect, kind]
     return Template(
         path,
         shown,

@@ -10,11 +10,7 @@ from preprocessor.errors import TemplateParseError
 from preprocessor.model import ImageRef, LineIndex, Placeholder, PropertyRole, RefKind
 from preprocessor.templates.placeholders import find_placeholders
 from preprocessor.templates.tree import MappingNode, Node, ScalarNode, SequenceNode, StringNode, TaggedNode, children
-from providers import ResourceSpec
-
-ROS_VERSION_KEY = "ROSTemplateFormatVersion"
-CFN_VERSION_KEY = "AWSTemplateFormatVersion"
-TYPE_PREFIXES = (("ALIYUN::", "alicloud"), ("AWS::", "aws"))
+from providers import Provider, ResourceSpec, all_providers
 
 REFERENCE_FUNCTIONS = frozenset({"Ref", "Fn::GetAtt", "Fn::ImportValue"})
 INTERPOLATION_FUNCTIONS = frozenset({"Fn::Sub", "Fn::Join"})
@@ -32,34 +28,36 @@ def _invalid(file: str, node: Node, message: str, hint: str | None = None) -> Te
     return TemplateParseError(message, file=file, line=span.line, column=span.column, hint=hint, rule="DPK003")
 
 
-def _type_provider(resource_type: str) -> str | None:
-    for prefix, provider in TYPE_PREFIXES:
-        if resource_type.startswith(prefix):
-            return provider
-    return None
+def _structured_providers() -> list[Provider]:
+    return [p for p in all_providers().values() if p.template_dialect is not None]
 
 
 def recognize(root: Node | None) -> str | None:
-    """The provider of a ROS (``alicloud``) or CloudFormation (``aws``) template, or ``None``
-    when the document is not a template."""
+    """The provider whose structured template this is (by its version key, else by the first
+    resource type a provider claims), or ``None`` when the document is not a template."""
     if not isinstance(root, MappingNode):
         return None
     keys = root.keys()
-    if ROS_VERSION_KEY in keys:
-        return "alicloud"
-    if CFN_VERSION_KEY in keys:
-        return "aws"
+    providers = _structured_providers()
+    for provider in providers:
+        if provider.template_version_key and provider.template_version_key in keys:
+            return provider.name
     resources = root.get("Resources")
     if not isinstance(resources, MappingNode):
         return None
     for entry in resources.entries:
         if isinstance(entry.value, MappingNode):
             type_node = entry.value.get("Type")
-            if isinstance(type_node, StringNode):
-                provider = _type_provider(type_node.value)
-                if provider is not None:
-                    return provider
+            if isinstance(type_node, StringNode) and "::" in type_node.value:
+                for provider in providers:
+                    if provider.owns_resource_type(type_node.value):
+                        return provider.name
     return None
+
+
+def _type_examples() -> str:
+    prefixes = [prefix for p in _structured_providers() for prefix in p.resource_prefixes if "::" in prefix]
+    return " or ".join(f"{prefix}…" for prefix in prefixes)
 
 
 def _resources(root: MappingNode, file: str) -> list[tuple[str, str, MappingNode]]:
@@ -85,7 +83,7 @@ def _resources(root: MappingNode, file: str) -> list[tuple[str, str, MappingNode
         type_node = resource.get("Type")
         if type_node is None:
             raise _invalid(
-                file, resource, f"resource {item.key!r} has no Type", "add Type: ALIYUN::… or AWS::… to the resource"
+                file, resource, f"resource {item.key!r} has no Type", f"add Type: {_type_examples()} to the resource"
             )
         if not isinstance(type_node, StringNode):
             raise _invalid(file, type_node, f"the Type of resource {item.key!r} must be a string")

@@ -1,0 +1,150 @@
+"""What a provider is: a table (resource types, image-ID syntax, regions, endpoints, template
+dialect) plus the operations only it can do (:class:`ImageCopier`). Core code asks these
+questions of a :class:`Provider`; it never branches on a provider's name."""
+
+from __future__ import annotations
+
+import enum
+import re
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal, NamedTuple, Protocol
+
+from preprocessor.model import PropertyRole
+
+
+class Dialect(str, enum.Enum):
+    ROS = "ros"
+    CLOUDFORMATION = "cloudformation"
+    TERRAFORM = "terraform"
+
+
+class PropertySpec(NamedTuple):
+    path: tuple[str, ...]
+    """Property names from the resource's properties (ROS/CFN) or body (Terraform);
+    a nested Terraform block or a list of maps is walked into element by element."""
+    role: PropertyRole = PropertyRole.IMAGE_ID
+
+    @property
+    def dotted(self) -> str:
+        return ".".join(self.path)
+
+
+class ResourceSpec(NamedTuple):
+    resource_type: str
+    dialect: Dialect
+    provider: str | None
+    """The provider that owns the type; ``None`` for a project's own type no provider claims."""
+    properties: tuple[PropertySpec, ...]
+
+
+class ImageIdClass(str, enum.Enum):
+    CUSTOM = "custom"
+    """Exists in one region (``m-…``, ``ami-…``): must be associated with a package."""
+    PUBLIC = "public"
+    """A public image name (``ubuntu_22_04_x64_20G_alibase_20230907.vhd``)."""
+    NAME_PREFIX = "name-prefix"
+    """A ROS name prefix such as ``centos_7``, resolved by the cloud at deploy time."""
+    MALFORMED = "malformed"
+
+
+class ImageCopy(NamedTuple):
+    region: str
+    image_id: str
+    state: str
+    """``pending``, ``available``, ``failed`` … or ``timeout`` / ``interrupted`` while still pending."""
+    reason: str | None = None
+
+
+class ImageCopier(Protocol):
+    """A provider's own machine-image replication: start a copy in a region, wait for it."""
+
+    service: str
+    """The cloud operation, for messages (``EC2 CopyImage``)."""
+
+    def copy_image(self, package: str, version: str, source_region: str, source_image_id: str, region: str) -> str:
+        """Start copying the source image into ``region`` (idempotent per package, version and
+        region); return the new image ID."""
+        ...
+
+    def wait_available(
+        self, region: str, image_id: str, timeout: float, poll: float, stop: threading.Event
+    ) -> ImageCopy:
+        """Poll until the copy is usable or has failed, at most ``timeout`` seconds; ``stop`` ends
+        the wait early (state ``interrupted``)."""
+        ...
+
+
+CopyAcrossRegions = Literal["server", "stream"]
+
+
+@dataclass(frozen=True)
+class Provider:
+    name: str
+    resources: tuple[ResourceSpec, ...]
+    regions: tuple[str, ...]
+    custom_image: re.Pattern[str]
+    custom_image_prefix: str
+    public_image: re.Pattern[str] | None = None
+    name_prefix: re.Pattern[str] | None = None
+    object_endpoint: str = ""
+    """Public object-store endpoint host pattern, with ``{region}``."""
+    object_internal_endpoint: str = ""
+    """Endpoint reachable from inside the region (no traffic charge), with ``{region}``."""
+    s3_endpoint: str = ""
+    """S3-compatible API endpoint URL pattern, with ``{region}``."""
+    s3_addressing_style: str = "auto"
+    registry_host: str = ""
+    """Container registry host pattern, with ``{region}`` (and ``{account}`` where it applies)."""
+    image_id_help: str = ""
+    resource_prefixes: tuple[str, ...] = ()
+    """Resource-type prefixes this provider owns (``ALIYUN::``, ``alicloud_``)."""
+    template_dialect: Dialect | None = None
+    """The dialect of this provider's structured (JSON/YAML) templates, if it has them."""
+    template_version_key: str = ""
+    """The top-level key that marks a structured template as this provider's."""
+    store_schemes: tuple[str, ...] = ()
+    """Catalog URL schemes that mean this provider's S3-compatible object store (``oss://``)."""
+    cross_region_copy: CopyAcrossRegions = "server"
+    """How its object store copies between regions: ``server`` (CopyObject reads any region) or
+    ``stream`` (the bytes pass through deploypkg)."""
+    image_copier: Callable[[], ImageCopier] | None = None
+    """Makes the copier that replicates machine images (imported only when called); ``None``:
+    copies are made outside deploypkg and recorded with ``--image REGION=ID``."""
+    record_images_help: str = ""
+    """How to copy an image outside deploypkg, for providers whose copies are recorded."""
+    extras: Mapping[str, str] = field(default_factory=dict)
+
+    def classify_image(self, value: str) -> ImageIdClass:
+        if self.custom_image.fullmatch(value):
+            return ImageIdClass.CUSTOM
+        if value.startswith(self.custom_image_prefix):
+            return ImageIdClass.MALFORMED
+        if self.public_image is not None and self.public_image.fullmatch(value):
+            return ImageIdClass.PUBLIC
+        if self.name_prefix is not None and self.name_prefix.fullmatch(value):
+            return ImageIdClass.NAME_PREFIX
+        return ImageIdClass.MALFORMED
+
+    def owns_resource_type(self, resource_type: str) -> bool:
+        return resource_type.startswith(self.resource_prefixes) if self.resource_prefixes else False
+
+    def is_region(self, region: str) -> bool:
+        return region in self.regions
+
+    def check_region(self, region: str) -> str:
+        """``region`` if it is one of this provider's, else bad input naming the closest ones."""
+        if self.is_region(region):
+            return region
+        import difflib
+
+        from preprocessor.errors import InputError
+
+        close = difflib.get_close_matches(region, self.regions, n=1, cutoff=0.6)
+        suggestion = f"did you mean {close[0]}? " if close else ""
+        article = "an" if self.name[:1].lower() in "aeiou" else "a"
+        raise InputError(
+            f"{region} is not {article} {self.name} region",
+            hint=f"{suggestion}{self.name} regions: {', '.join(self.regions)}",
+        )
