@@ -32,6 +32,7 @@ import yaml
 
 from preprocessor.errors import ConfigError, InputError
 from preprocessor.names import PackageSpec, check, parse_package_spec
+from preprocessor.paths import display_path
 from preprocessor.rules import RULES, Severity
 from preprocessor.templates.source import read_regular_file
 
@@ -138,7 +139,7 @@ def read_config_text(path: Path, what: str = "config") -> str:
     """The text of a config file (``utf-8-sig``). Only a regular file of at most
     :data:`MAX_CONFIG_BYTES` is read: a pipe, a device, a link loop, a directory or a file too
     large is refused with DPK010 naming it, as a template would be (never read forever)."""
-    data = read_regular_file(path, str(path), limit=MAX_CONFIG_BYTES, what=what, rule="DPK010")
+    data = read_regular_file(path, display_path(path), limit=MAX_CONFIG_BYTES, what=what, rule="DPK010")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -146,7 +147,7 @@ def read_config_text(path: Path, what: str = "config") -> str:
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
         raise ConfigError(
             f"the {what} is not UTF-8 text (byte 0x{data[exc.start]:02x})",
-            file=str(path),
+            file=display_path(path),
             line=line,
             column=column,
             hint="save the file as UTF-8",
@@ -163,7 +164,7 @@ def compose_config(text: str, path: Path, what: str = "config") -> yaml.Node | N
         mark = exc.problem_mark or exc.context_mark
         raise ConfigError(
             f"{what} is not valid YAML: {exc.problem}",
-            file=str(path),
+            file=display_path(path),
             line=mark.line + 1 if mark else None,
             column=mark.column + 1 if mark else None,
             rule="DPK010",
@@ -176,14 +177,14 @@ def compose_config(text: str, path: Path, what: str = "config") -> yaml.Node | N
         line = text.count("\n", 0, offset) + 1
         raise ConfigError(
             f"{what} is not valid YAML: {exc.reason}",
-            file=str(path),
+            file=display_path(path),
             line=line,
             column=offset - (text.rfind("\n", 0, offset) + 1) + 1,
             hint="remove the control character (write it as an escape in a double-quoted string)",
             rule="DPK010",
         ) from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{what} is not valid YAML: {exc}", file=str(path), rule="DPK010") from None
+        raise ConfigError(f"{what} is not valid YAML: {exc}", file=display_path(path), rule="DPK010") from None
 
 
 def _read_yaml_node(path: Path) -> tuple[str, yaml.Node | None]:
@@ -195,7 +196,7 @@ def config_error_at(path: Path, node: yaml.Node, message: str, hint: str | None 
     """A DPK010 error at ``node``'s position in the config file ``path``."""
     return ConfigError(
         message,
-        file=str(path),
+        file=display_path(path),
         line=node.start_mark.line + 1,
         column=node.start_mark.column + 1,
         hint=hint,

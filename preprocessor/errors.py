@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import unicodedata
+from typing import TYPE_CHECKING
 
+from preprocessor.output import location, printable
 
-def printable(text: str) -> str:
-    """``text`` with control and invisible formatting characters escaped (``\\x7f``, ``\\u202e``),
-    so a hostile file name cannot move the cursor or rewrite a terminal line. Newlines stay."""
-    if text.isprintable():
-        return text
-    out = []
-    for char in text:
-        if char != "\n" and unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp"):
-            code = ord(char)
-            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
-        else:
-            out.append(char)
-    return "".join(out)
+if TYPE_CHECKING:
+    from preprocessor.diagnostics import Diagnostic
+
+__all__ = ["ConfigError", "DeploypkgError", "InputError"]
 
 
 class DeploypkgError(Exception):
@@ -48,14 +40,7 @@ class DeploypkgError(Exception):
         self.rule = rule
 
     def location(self) -> str:
-        if self.file is None:
-            return ""
-        parts = [printable(self.file)]
-        if self.line is not None:
-            parts.append(str(self.line))
-            if self.column is not None:
-                parts.append(str(self.column))
-        return ":".join(parts)
+        return location(self.file, self.line, self.column)
 
     def render(self) -> str:
         """``file:line:col: [RULE] message`` plus the hint on its own line."""
@@ -67,11 +52,35 @@ class DeploypkgError(Exception):
             text += f"\n  hint: {printable(self.hint)}"
         return text
 
+    def record(self) -> dict[str, object]:
+        """The JSON shape of a refusal: the keys of a finding's record that it has."""
+        found = {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "rule_id": self.rule,
+            "message": self.message,
+            "hint": self.hint,
+        }
+        return {key: value for key, value in found.items() if value is not None}
+
 
 class InputError(DeploypkgError):
     """Bad input: a file that cannot be read or parsed, a malformed config, bad usage."""
 
     exit_code = 2
+
+    @classmethod
+    def of(cls, diagnostic: Diagnostic) -> InputError:
+        """A finding that stops the run, as the error that reports it."""
+        return cls(
+            diagnostic.message,
+            file=diagnostic.file,
+            line=diagnostic.line or None,
+            column=diagnostic.column or None,
+            hint=diagnostic.hint,
+            rule=diagnostic.rule_id,
+        )
 
 
 class TemplateParseError(InputError):

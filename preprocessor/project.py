@@ -140,13 +140,3 @@ def real_path(path: Path) -> Path:
     or a dangling link is left in place for reading it to report, never raised here (unlike
     ``Path.resolve()``, which raises ``RuntimeError`` on a loop before Python 3.13)."""
     return Path(os.path.realpath(path))
-
-
-def display_path(path: Path) -> str:
-    """``path`` as the user named it: relative to the working directory when it is under it,
-    else absolute. Symbolic links are not followed, so a link is shown by its own name."""
-    absolute = Path(os.path.abspath(path))
-    try:
-        return absolute.relative_to(os.getcwd()).as_posix()
-    except ValueError:
-        return str(absolute)

@@ -26,16 +26,30 @@ class Rule(NamedTuple):
     name: str
     severity: Severity
     summary: str
+    validate: bool = True
+    """Whether ``deploypkg validate`` reports it (else only render, plan or the catalog do)."""
 
 
 E, W = Severity.ERROR, Severity.WARNING
+
+
+def _render_only(rule_id: str, name: str, severity: Severity, summary: str) -> Rule:
+    """A catalog rule: render and plan report it; validate, offline, cannot."""
+    return Rule(rule_id, name, severity, summary, validate=False)
+
 
 _RULES = (
     Rule("DPK001", "parse-error", E, "The file does not parse."),
     Rule("DPK002", "unreadable-file", E, "The file cannot be read (permissions, encoding, not a file)."),
     Rule("DPK003", "invalid-template", E, "The file parses but is not a well-formed template."),
-    Rule("DPK004", "jinja-error", E, "A .j2 template fails to render (syntax, undefined name, sandbox violation)."),
-    Rule("DPK010", "invalid-config", E, "The project config is malformed."),
+    Rule(
+        "DPK004",
+        "jinja-error",
+        E,
+        "A .j2 template fails to render (syntax, undefined name, sandbox violation).",
+        validate=False,
+    ),
+    Rule("DPK010", "invalid-config", E, "The project config is malformed.", validate=False),
     Rule(
         "DPK101",
         "image-not-literal",
@@ -85,17 +99,46 @@ _RULES = (
         "computenest-credential-placeholder",
         W,
         "A Compute Nest pull-credential placeholder is left in place for Compute Nest to fill in at deploy time.",
+        validate=False,
     ),
-    Rule("DPK301", "not-available-in-region", E, "The package version has no available copy in the region."),
-    Rule("DPK302", "draft-outside-source-region", E, "A draft version is usable only in its source region."),
-    Rule("DPK303", "revoked-version", E, "The package version was revoked."),
-    Rule("DPK304", "account-not-whitelisted", E, "The account is not on the whitelist of a service of the package."),
-    Rule("DPK305", "private-package", E, "The package is private and the account is not its owner."),
-    Rule("DPK306", "unknown-package", E, "The package, version or channel does not exist in the catalog."),
-    Rule("DPK307", "object-missing", E, "The catalog names a regional object that is not in the store."),
-    Rule("DPK308", "no-published-version", E, "The package has no published version to default to."),
-    Rule("DPK309", "presign-expiry", W, "The presigned URL dies before its requested expiry."),
-    Rule("DPK310", "package-type-mismatch", E, "A reference needs another package type than the associated package's."),
+    Rule(
+        "DPK301",
+        "not-available-in-region",
+        E,
+        "The package version has no available copy in the region.",
+        validate=False,
+    ),
+    Rule(
+        "DPK302",
+        "draft-outside-source-region",
+        E,
+        "A draft version is usable only in its source region.",
+        validate=False,
+    ),
+    _render_only("DPK303", "revoked-version", E, "The package version was revoked."),
+    Rule(
+        "DPK304",
+        "account-not-whitelisted",
+        E,
+        "The account is not on the whitelist of a service of the package.",
+        validate=False,
+    ),
+    _render_only("DPK305", "private-package", E, "The package is private and the account is not its owner."),
+    Rule(
+        "DPK306", "unknown-package", E, "The package, version or channel does not exist in the catalog.", validate=False
+    ),
+    Rule(
+        "DPK307", "object-missing", E, "The catalog names a regional object that is not in the store.", validate=False
+    ),
+    _render_only("DPK308", "no-published-version", E, "The package has no published version to default to."),
+    _render_only("DPK309", "presign-expiry", W, "The presigned URL dies before its requested expiry."),
+    Rule(
+        "DPK310",
+        "package-type-mismatch",
+        E,
+        "A reference needs another package type than the associated package's.",
+        validate=False,
+    ),
 )
 
 RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}

@@ -119,7 +119,10 @@ def test_the_pull_credential_is_left_for_compute_nest_with_a_named_warning(tmp_p
     root = PROJECTS / "dify-helm"
     result = run_cli("render", ".", "--region", "cn-beijing", "--out", str(tmp_path / "out"), cwd=root)
     assert result.exit_code == 0, result.stderr
-    assert f"{TEMPLATE}:33:30: DPK206 {{{{ computenest::helm::dockerconfigjson }}}} is left in place" in result.stderr
+    assert (
+        f"{TEMPLATE}:33:30: warning DPK206 {{{{ computenest::helm::dockerconfigjson }}}} is left in place"
+        in result.stderr
+    )
     assert "Compute Nest fills in" in result.stderr
     rendered = (tmp_path / "out" / "cn-beijing" / TEMPLATE).read_text(encoding="utf-8")
     assert "- DockerConfigJson: '{{ computenest::helm::dockerconfigjson }}'" in rendered

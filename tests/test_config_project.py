@@ -9,7 +9,8 @@ from helpers import FIXTURES
 
 from preprocessor.config import config_for
 from preprocessor.names import PackageSpec
-from preprocessor.project import display_path, project_for
+from preprocessor.paths import display_path
+from preprocessor.project import project_for
 
 
 def test_fixture_project_merges_deploypkg_and_computenest_associations() -> None:

@@ -143,4 +143,4 @@ def test_a_render_warning_naming_a_hostile_file_is_escaped(tmp_path: Path) -> No
     (templates / "template.yaml").rename(templates / "tem\rplate.yaml")
     result = run_cli("render", ".", "--region", "cn-beijing", "--out", str(tmp_path / "out"), cwd=project)
     assert result.exit_code == 0, result.stderr
-    assert "tem\\x0dplate.yaml:33:30: DPK206" in result.stderr and "\r" not in result.stderr
+    assert "tem\\x0dplate.yaml:33:30: warning DPK206" in result.stderr and "\r" not in result.stderr

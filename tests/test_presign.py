@@ -288,7 +288,7 @@ def test_short_lived_credentials_warn_when_the_url_dies(
     report = render_to_directory(
         [moto_project.root / "templates"], ["us-west-2"], out, RenderOptions(expires=parse_expires("1d"))
     )
-    warnings = [w for w in report.warnings if w.rule == "DPK309"]
+    warnings = [w for w in report.warnings if w.rule_id == "DPK309"]
     assert len(warnings) == 1
     assert dies.strftime("%Y-%m-%dT%H:%M:%SZ") in warnings[0].message
     assert "session-token-xyz" not in warnings[0].message

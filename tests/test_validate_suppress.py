@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from preprocessor.diagnostics import Diagnostic
 from preprocessor.rules import Severity
-from preprocessor.validate.diagnostic import Diagnostic
 from preprocessor.validate.suppress import apply_overrides, line_suppressions
 
 

@@ -103,7 +103,7 @@ def catalog_options(function: F) -> F:
 
 def note_skipped_files(paths: tuple[Path, ...]) -> None:
     """Say on stderr which files named on the command line are not templates and were skipped."""
-    from preprocessor.errors import printable
+    from preprocessor.output import printable
     from preprocessor.templates.source import TEMPLATE_SUFFIXES, is_template_name
 
     for path in paths:
@@ -121,7 +121,7 @@ def note_missing_config(paths: tuple[Path, ...], explicit: Path | None, hints: l
 
     if find_config(list(paths)) is not None:
         return
-    from preprocessor.errors import printable
+    from preprocessor.output import printable
 
     starts = printable(
         ", ".join(sorted({str(Path(p).resolve() if Path(p).is_dir() else Path(p).resolve().parent) for p in paths}))

@@ -134,12 +134,9 @@ def plan(
     try:
         report = run_plan(directory, options, PrefixedOutput(sys.stdout, sys.stderr))
     except ValidationRefused as refused:
-        for diagnostic in refused.diagnostics:
-            click.echo(
-                f"{diagnostic.file}:{diagnostic.line}:{diagnostic.column}: "
-                f"{diagnostic.severity.value} {diagnostic.rule_id} {diagnostic.message}",
-                err=True,
-            )
+        from preprocessor.output import format_text
+
+        click.echo(format_text(refused.diagnostics), err=True, nl=False)
         raise
     except KeyboardInterrupt:
         # Children are stopped by now; click's standalone mode would turn this into "Aborted!" / exit 1.

@@ -12,8 +12,8 @@ from pathlib import Path
 import click
 
 from preprocessor.cli.options import computenest_config_option, config_option, format_option, note_skipped_files
-from preprocessor.errors import printable
 from preprocessor.model import ImageRef, Placeholder
+from preprocessor.output import diagnostic_line, location, printable
 
 
 def ref_record(ref: ImageRef) -> dict[str, object]:
@@ -52,7 +52,8 @@ def _text_line(record: dict[str, object]) -> str:
     if kind == "placeholder":
         kind = f"placeholder:{record['placeholder_type']}"
     where = f"{record['resource_type']} {record['resource']} {record['property']}" if record["resource"] else "-"
-    return printable(f"{record['file']}:{record['line']}:{record['column']}: {kind} {where} {record['value']}")
+    place = location(str(record["file"]), int(str(record["line"])), int(str(record["column"])))
+    return f"{place}: " + printable(f"{kind} {where} {record['value']}")
 
 
 @click.command(short_help="List every image reference and artifact placeholder with its position.")
@@ -77,10 +78,7 @@ def refs(
     for loaded in load_all(list(paths), config, computenest_config):
         if loaded.failure is not None:
             failure = loaded.failure
-            click.echo(
-                printable(f"{failure.file}:{failure.line}:{failure.column}: error {failure.rule_id} {failure.message}"),
-                err=True,
-            )
+            click.echo(diagnostic_line(failure), err=True)
             failed = True
             continue
         assert loaded.template is not None

@@ -86,19 +86,21 @@ def render(
         if output_format == "json":
             click.echo(json.dumps(_refusal_json(refused), indent=2, sort_keys=True))
         else:
-            from preprocessor.validate.formats import format_text
+            from preprocessor.output import format_text
 
             click.echo(format_text(refused.diagnostics), err=True, nl=False)
         raise
     except DeploypkgError as error:
         if output_format == "json":
-            click.echo(json.dumps({"rendered": False, "error": _error_json(error)}, indent=2, sort_keys=True))
+            click.echo(json.dumps({"rendered": False, "error": error.record()}, indent=2, sort_keys=True))
         raise
     if output_format == "json":
         click.echo(json.dumps(_report_json(report), indent=2, sort_keys=True))
         return
+    from preprocessor.output import diagnostic_line
+
     for warning in report.warnings:
-        click.echo(f"warning: {warning.render()}", err=True)
+        click.echo(diagnostic_line(warning), err=True)
     for region, reason in sorted(report.excluded.items()):
         click.echo(f"excluded {region}: {reason}", err=True)
     for region in report.regions:
@@ -121,40 +123,19 @@ def _summary(artifact: Any) -> str:
     return str(artifact.value)
 
 
-def _error_json(error: DeploypkgError) -> dict[str, Any]:
-    return {
-        key: value
-        for key, value in {
-            "rule": error.rule,
-            "message": error.message,
-            "file": error.file,
-            "line": error.line,
-            "column": error.column,
-            "hint": error.hint,
-        }.items()
-        if value is not None
-    }
-
-
 def _refusal_json(refused: Any) -> dict[str, Any]:
+    from preprocessor.output import diagnostic_record
+
     return {
         "rendered": False,
-        "error": _error_json(refused),
-        "diagnostics": [
-            {
-                "rule": d.rule_id,
-                "severity": d.severity.value,
-                "message": d.message,
-                "file": d.file,
-                "line": d.line,
-                "column": d.column,
-            }
-            for d in refused.diagnostics
-        ],
+        "error": refused.record(),
+        "diagnostics": [diagnostic_record(d) for d in refused.diagnostics],
     }
 
 
 def _report_json(report: Any) -> dict[str, Any]:
+    from preprocessor.output import diagnostic_record
+
     return {
         "rendered": True,
         "out": str(report.out_dir),
@@ -166,7 +147,7 @@ def _report_json(report: Any) -> dict[str, Any]:
             region: [_shown(artifact.to_json()) for artifact in artifacts]
             for region, artifacts in report.artifacts.items()
         },
-        "warnings": [warning._asdict() for warning in report.warnings],
+        "warnings": [diagnostic_record(warning) for warning in report.warnings],
     }
 
 

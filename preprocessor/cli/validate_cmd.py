@@ -21,9 +21,10 @@ from preprocessor.cli.options import (
     note_missing_config,
     note_skipped_files,
 )
+from preprocessor.output import FORMATS as REPORT_FORMATS
 from preprocessor.rules import Severity
 
-FORMATS = ("text", "json", "sarif")
+FORMATS = tuple(REPORT_FORMATS)
 BAD_INPUT_RULES = frozenset({"DPK001", "DPK002", "DPK003"})
 """Findings that mean the input itself is bad: exit 2, as everywhere in deploypkg."""
 
@@ -80,18 +81,9 @@ def validate(
     note_skipped_files(paths)
     result = scan(list(paths), config, computenest_config)
     note_missing_config(paths, config, [d.hint for d in result.diagnostics])
-    if output_format == "json":
-        from preprocessor.validate.formats import format_json
+    from preprocessor.output import formatter
 
-        report = format_json(result.diagnostics)
-    elif output_format == "sarif":
-        from preprocessor.validate.sarif import format_sarif
-
-        report = format_sarif(result.diagnostics)
-    else:
-        from preprocessor.validate.formats import format_text
-
-        report = format_text(result.diagnostics)
+    report = formatter(output_format)(result.diagnostics)
     if output is None:
         click.echo(report, nl=False)
     else:
@@ -121,7 +113,7 @@ def write_atomically(path: Path, text: str) -> None:
     except OSError as exc:
         Path(temp).unlink(missing_ok=True)
         raise InputError(
-            f"cannot write the report: {exc.strerror or exc}", file=str(path), hint="check the --output path"
+            f"cannot write the report: {exc.strerror or exc}", file=str(path), hint="check the --output-file path"
         ) from None
     except BaseException:
         Path(temp).unlink(missing_ok=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 from preprocessor.render.engine import (
     RenderOptions,
     RenderReport,
-    RenderWarning,
     ValidationRefused,
     render_to_directory,
 )
@@ -23,7 +22,6 @@ __all__ = [
     "Artifact",
     "RenderOptions",
     "RenderReport",
-    "RenderWarning",
     "ValidationRefused",
     "input_root",
     "parse_expires",

@@ -16,22 +16,23 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from preprocessor.catalog.opening import StoreOptions
 from preprocessor.catalog.store import Endpoint
-from preprocessor.errors import DeploypkgError, InputError, printable
+from preprocessor.diagnostics import Diagnostic, finding
+from preprocessor.errors import DeploypkgError, InputError
 from preprocessor.model import Template
 from preprocessor.names import PackageSpec, check, parse_package_spec
+from preprocessor.paths import display_path
 from preprocessor.render.jinja import JINJA_SUFFIX, render_jinja
 from preprocessor.render.manifest import RegionOutput, artifacts_document, manifest_document
 from preprocessor.render.output import ARTIFACTS_NAME, MANIFEST_NAME, StagedDirectory, check_out_dir, json_bytes
 from preprocessor.render.presign import DEFAULT_EXPIRES, MAX_EXPIRES, credentials_expiry, utc_text
 from preprocessor.render.resolve import REGION_RULES, Artifact, ArtifactResolver
-from preprocessor.render.sources import Source, display, input_root, load_sources, read_bytes
+from preprocessor.render.sources import Source, input_root, load_sources, read_bytes
 from preprocessor.render.splice import SplicePlan, Substitution, check_value, plan_splice, value_class, verify_rendered
 from preprocessor.render.uses import Use, uses_of
 from preprocessor.rules import Severity
 
 if TYPE_CHECKING:
     from preprocessor.project import Project
-    from preprocessor.validate.diagnostic import Diagnostic
 
 
 class RenderOptions(NamedTuple):
@@ -47,18 +48,6 @@ class RenderOptions(NamedTuple):
     store: StoreOptions = StoreOptions()
 
 
-class RenderWarning(NamedTuple):
-    rule: str
-    message: str
-    file: str | None = None
-    line: int | None = None
-    column: int | None = None
-
-    def render(self) -> str:
-        where = ":".join(str(part) for part in (self.file, self.line, self.column) if part is not None)
-        return printable(f"{where}: {self.rule} {self.message}" if where else f"{self.rule} {self.message}")
-
-
 class RenderReport(NamedTuple):
     out_dir: Path
     regions: tuple[str, ...]
@@ -68,7 +57,8 @@ class RenderReport(NamedTuple):
     """Region → output paths (relative to the region directory)."""
     substitutions: int
     artifacts: dict[str, tuple[Artifact, ...]]
-    warnings: tuple[RenderWarning, ...]
+    warnings: tuple[Diagnostic, ...]
+    """Findings below error severity, and render's own (DPK206, DPK309)."""
     seconds: dict[str, float]
     """Seconds spent per phase (:data:`PHASES`), for benchmarks (``bench/render.py``)."""
 
@@ -310,11 +300,11 @@ class _Renderer:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as error:
             raise InputError(
-                f"not UTF-8: {error.reason} at byte {error.start}", file=display(source.path), rule="DPK002"
+                f"not UTF-8: {error.reason} at byte {error.start}", file=display_path(source.path), rule="DPK002"
             ) from None
         project = source.project
         resolver = self.resolver(project)
-        shown = display(source.path)
+        shown = display_path(source.path)
         region = result.name
 
         written: set[str] = set()
@@ -391,16 +381,15 @@ def _refuse_on_errors(diagnostics: list[Diagnostic]) -> None:
         raise ValidationRefused(sorted(diagnostics, key=lambda d: d.sort_key()))
 
 
-def _credential_placeholders(templates: Iterable[Template]) -> list[RenderWarning]:
+def _credential_placeholders(templates: Iterable[Template]) -> list[Diagnostic]:
     """DPK206 for each pull-credential placeholder render leaves in place."""
     return [
-        RenderWarning(
+        finding(
             "DPK206",
+            template.display,
+            p.span,
             f"{template.text[p.span.start : p.span.end]} is left in place: it names no package; Compute Nest fills"
             " in a docker config JSON for the service's registry when it deploys the template",
-            template.display,
-            p.span.line,
-            p.span.column,
         )
         for template in templates
         for p in template.placeholders
@@ -408,12 +397,8 @@ def _credential_placeholders(templates: Iterable[Template]) -> list[RenderWarnin
     ]
 
 
-def _warnings_of(diagnostics: list[Diagnostic]) -> list[RenderWarning]:
-    return [
-        RenderWarning(d.rule_id, d.message, d.file, d.line, d.column)
-        for d in sorted(diagnostics, key=lambda d: d.sort_key())
-        if d.severity is not Severity.ERROR
-    ]
+def _warnings_of(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    return [d for d in sorted(diagnostics, key=lambda d: d.sort_key()) if d.severity is not Severity.ERROR]
 
 
 def render_to_directory(
@@ -484,10 +469,13 @@ def render_to_directory(
     for resolver in renderer.resolvers.values():
         if resolver.cut_short and resolver.credentials_expire_at is not None:
             warnings.append(
-                RenderWarning(
+                finding(
                     "DPK309",
+                    None,
+                    None,
                     f"the signing credentials expire at {utc_text(resolver.credentials_expire_at)}, before the "
                     f"requested {options.expires} s: presigned URLs from {resolver.store.url} die then",
+                    "use credentials that live as long as the URLs must, or a shorter --expires",
                 )
             )
     started = time.perf_counter()

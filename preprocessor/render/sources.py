@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from preprocessor.errors import InputError
 from preprocessor.model import Template
+from preprocessor.paths import display_path
 from preprocessor.render.jinja import JINJA_SUFFIX
 
 if TYPE_CHECKING:
@@ -56,18 +57,11 @@ def input_root(paths: Sequence[Path]) -> Path:
     return root
 
 
-def display(path: Path) -> str:
-    try:
-        return str(Path(os.path.realpath(path)).relative_to(os.path.realpath(Path.cwd())))
-    except ValueError:
-        return str(path)
-
-
 def read_bytes(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError as error:
-        raise InputError(f"cannot read: {error.strerror}", file=display(path), rule="DPK002") from None
+        raise InputError(f"cannot read: {error.strerror}", file=display_path(path), rule="DPK002") from None
 
 
 def load_sources(
@@ -94,7 +88,7 @@ def load_sources(
         if not path.exists():
             raise InputError(
                 "cannot read: a dangling symbolic link or a symbolic link loop",
-                file=display(path),
+                file=display_path(path),
                 rule="DPK002",
                 hint="fix or remove the link; render copies or renders every file under its inputs",
             )
@@ -104,7 +98,7 @@ def load_sources(
         clash = outputs.setdefault(source.output, path)
         if clash != path:
             raise InputError(
-                f"{display(path)} and {display(clash)} would both be written to {source.output}",
+                f"{display_path(path)} and {display_path(clash)} would both be written to {source.output}",
                 hint="rename one of them (a .j2 file's output drops the .j2)",
             )
         if path in candidates and not source.is_jinja:

@@ -1,5 +1,6 @@
 """What a template asks render to replace: associated image literals and artifact placeholders,
-each with its span, kind and package.
+each with its span, kind and package. A placeholder it cannot resolve is refused with the
+finding validate's own check gives (DPK201/DPK203), even when the project turned that rule off.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from preprocessor.errors import InputError
 from preprocessor.model import ImageRef, Placeholder, RefKind, Span, Template
 from preprocessor.names import PackageSpec
 from preprocessor.render.resolve import KIND_PACKAGE_TYPE
+from preprocessor.validate.checks import Context, placeholder_context, placeholder_finding
 
 if TYPE_CHECKING:
     from preprocessor.project import Project
@@ -32,28 +34,16 @@ def uses_of(template: Template, project: Project) -> list[Use]:
         association = project.image_association(ref.value) if ref.kind is RefKind.LITERAL else None
         if association is not None:
             uses.append(_use(template, ref, "image", association.spec))
+    ctx: Context | None = None
     for placeholder in template.placeholders:
         if placeholder.is_credential():
             continue  # Compute Nest's to fill in at deploy time (DPK206)
-        if placeholder.placeholder_type not in KIND_PACKAGE_TYPE or not placeholder.name:
-            raise InputError(
-                f"malformed placeholder: type {placeholder.placeholder_type!r}, name {placeholder.name!r}",
-                file=template.display,
-                line=placeholder.span.line,
-                column=placeholder.span.column,
-                rule="DPK203",
-                hint="use {{ computenest::TYPE::NAME }} with TYPE one of file, publicfile, acrimage, helmchart",
-            )
         association = project.placeholder_association(placeholder.placeholder_type, placeholder.name)
-        if association is None:
-            raise InputError(
-                f"the placeholder {placeholder.placeholder_type}::{placeholder.name} names no associated package",
-                file=template.display,
-                line=placeholder.span.line,
-                column=placeholder.span.column,
-                rule="DPK201",
-                hint=f"add `{placeholder.name}: PACKAGE` under associations in deploypkg.yaml",
-            )
+        if association is None or placeholder.placeholder_type not in KIND_PACKAGE_TYPE:
+            ctx = ctx or placeholder_context(template, project)
+            refusal = placeholder_finding(placeholder, ctx)
+            assert refusal is not None, "a placeholder render cannot resolve is one validate reports"
+            raise InputError.of(refusal)
         uses.append(_use(template, placeholder, placeholder.placeholder_type, association.spec))
     return uses
 

@@ -9,18 +9,18 @@ unreadable) naming the file, with line and column where there is one.
 from __future__ import annotations
 
 import functools
-import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
 
 from preprocessor.errors import TemplateParseError
 from preprocessor.model import LineIndex, Template, TemplateFormat
+from preprocessor.paths import display_path
 from preprocessor.templates.source import discover, iter_files, read_source
 from preprocessor.templates.tree import no_gc_pauses
 from providers import Dialect, ResourceSpec, all_providers, get_provider
 
-__all__ = ["discover", "display_path", "iter_files", "load_template", "load_text"]
+__all__ = ["discover", "iter_files", "load_template", "load_text"]
 
 # A JSON/YAML file that fails to parse is reported unless it is recognisably something else:
 # a scan of a real repository meets editor configs with comments and Helm charts with {{ }}.
@@ -66,15 +66,6 @@ def _report_parse_error(text: str, kind: str, generic: bool = False) -> bool:
     if first is None:
         return kind == "json" or not generic
     return first.group(1) in sections
-
-
-def display_path(path: Path) -> str:
-    """``path`` relative to the working directory when it is below it, else as given."""
-    try:
-        relative = os.path.relpath(path)
-    except ValueError:
-        return str(path)
-    return str(path) if relative.startswith("..") else relative
 
 
 def _kind(path: Path, text: str) -> str:

@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 from preprocessor.catalog.opening import StoreOptions
 from preprocessor.errors import InputError
+from preprocessor.output import diagnostic_line
 from preprocessor.terraform.arguments import check_plan_arguments
 from preprocessor.terraform.binary import find_terraform, terraform_environment
 from preprocessor.terraform.output import PrefixedOutput
@@ -151,7 +152,7 @@ def render_work_dirs(module_dir: Path, work_root: Path, options: PlanOptions, ou
             render_options = render_options._replace(expires=options.expires)
         report = render_to_directory([module_dir], list(options.regions), rendered, render_options)
         for warning in report.warnings:
-            output.message(f"warning: {warning.render()}")
+            output.message(diagnostic_line(warning))
         for region, reason in report.excluded.items():
             output.message(f"region {region} left out: {reason}")
         for region in report.regions:

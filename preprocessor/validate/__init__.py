@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+from preprocessor.diagnostics import Diagnostic
 from preprocessor.model import Template
-from preprocessor.project import Project, display_path
+from preprocessor.paths import display_path
+from preprocessor.project import Project
 from preprocessor.validate.checks import check_template, relation_finding, unused_associations, used_keys
-from preprocessor.validate.diagnostic import Diagnostic
 from preprocessor.validate.suppress import Suppressions, apply_overrides
 
 __all__ = ["Diagnostic", "config_findings", "finish", "validate_templates"]

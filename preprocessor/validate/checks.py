@@ -1,9 +1,11 @@
-"""The validate rules, one small function each.
+"""The validate checks, one small function each, bound to its rule by ``@image_check(ID)`` /
+``@placeholder_check(ID)``: the rule (name, severity, summary) is in :mod:`preprocessor.rules`,
+and a check returns only what is wrong and what to do, so it cannot report under another ID.
 
-Image-reference rules are tried in the order of :data:`IMAGE_RULES`; the first that fires
-reports and the rest are skipped, so a reference gets the one finding that matters most
-(a ``{{resolve:…}}`` expression is a dynamic reference, not also a non-literal). Every
-message says what is wrong; every hint says what to do.
+Checks of one kind are tried in the order they are defined here; the first that fires reports
+and the rest are skipped, so a reference gets the one finding that matters most (a
+``{{resolve:…}}`` expression is a dynamic reference, not also a non-literal). Render runs the
+same placeholder checks before it substitutes (:func:`placeholder_finding`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import NamedTuple
 
 from preprocessor.computenest import IMAGE_RELATION, RelationFinding, namespace_of
 from preprocessor.config import Association
+from preprocessor.diagnostics import Diagnostic, finding
 from preprocessor.model import (
     PLACEHOLDER_TYPES,
     ImageRef,
@@ -23,29 +26,18 @@ from preprocessor.model import (
     Template,
 )
 from preprocessor.project import Project
-from preprocessor.rules import RULES
-from preprocessor.validate.diagnostic import Diagnostic
+from preprocessor.rules import RULES, Rule
 from providers import ImageIdClass, Provider, all_providers
 
-VALIDATE_RULE_IDS = (
-    "DPK001",
-    "DPK002",
-    "DPK003",
-    "DPK101",
-    "DPK102",
-    "DPK103",
-    "DPK104",
-    "DPK105",
-    "DPK106",
-    "DPK107",
-    "DPK201",
-    "DPK202",
-    "DPK203",
-    "DPK204",
-    "DPK205",
-    "DPK207",
-)
+VALIDATE_RULE_IDS = tuple(rule.id for rule in RULES.values() if rule.validate)
 """Every rule ``deploypkg validate`` can report."""
+
+
+class Found(NamedTuple):
+    """What a check says: the finding's text; the rule and the place come from the check's binding."""
+
+    message: str
+    hint: str | None = None
 
 
 class Context(NamedTuple):
@@ -55,14 +47,31 @@ class Context(NamedTuple):
     """The provider the reference's resource belongs to (else the template's, else the project's)."""
 
 
-def diagnostic(rule_id: str, file: str, span: Span, message: str, hint: str | None) -> Diagnostic:
-    return Diagnostic(
-        rule_id, RULES[rule_id].severity, message, file, span.line, span.column, span.end_line, span.end_column, hint
-    )
+ImageCheck = Callable[[ImageRef, Context], "Found | None"]
+PlaceholderCheck = Callable[[Placeholder, Context], "Found | None"]
+
+IMAGE_CHECKS: list[tuple[Rule, ImageCheck]] = []
+PLACEHOLDER_CHECKS: list[tuple[Rule, PlaceholderCheck]] = []
 
 
-def _at(ref: ImageRef, rule_id: str, message: str, hint: str) -> Diagnostic:
-    return diagnostic(rule_id, ref.file, ref.span, message, hint)
+def image_check(rule_id: str) -> Callable[[ImageCheck], ImageCheck]:
+    """Register an image-reference check as the check of ``rule_id``."""
+
+    def register(check: ImageCheck) -> ImageCheck:
+        IMAGE_CHECKS.append((RULES[rule_id], check))
+        return check
+
+    return register
+
+
+def placeholder_check(rule_id: str) -> Callable[[PlaceholderCheck], PlaceholderCheck]:
+    """Register a placeholder check as the check of ``rule_id``."""
+
+    def register(check: PlaceholderCheck) -> PlaceholderCheck:
+        PLACEHOLDER_CHECKS.append((RULES[rule_id], check))
+        return check
+
+    return register
 
 
 def _where(ref: ImageRef) -> str:
@@ -77,31 +86,30 @@ def _associate_hint(ctx: Context, value: str) -> str:
 # --- image references ---------------------------------------------------------------
 
 
-def image_family(ref: ImageRef, ctx: Context) -> Diagnostic | None:
+@image_check("DPK105")
+def image_family(ref: ImageRef, ctx: Context) -> Found | None:
     """DPK105: ImageFamily picks a different image per region and over time."""
     if ref.role is not PropertyRole.IMAGE_FAMILY:
         return None
-    return _at(
-        ref,
-        "DPK105",
+    return Found(
         f"{_where(ref)} selects the newest image of a family, which differs per region and over time",
         "set ImageId to a literal custom image ID associated with a package, and drop ImageFamily",
     )
 
 
-def dynamic_reference(ref: ImageRef, ctx: Context) -> Diagnostic | None:
+@image_check("DPK106")
+def dynamic_reference(ref: ImageRef, ctx: Context) -> Found | None:
     """DPK106: ``{{resolve:…}}`` (or EC2's ``resolve:ssm:``) is resolved by the cloud at deploy time."""
     if "{{resolve:" not in ref.value and not ref.value.startswith("resolve:ssm:") and not ref.resolved_at_deploy:
         return None
-    return _at(
-        ref,
-        "DPK106",
+    return Found(
         f"{_where(ref)} is a dynamic reference resolved by the cloud at deploy time, never reviewed",
         "use a literal image ID associated with a package so every region gets a known, reviewed image",
     )
 
 
-def not_literal(ref: ImageRef, ctx: Context) -> Diagnostic | None:
+@image_check("DPK101")
+def not_literal(ref: ImageRef, ctx: Context) -> Found | None:
     """DPK101: only a literal image ID can be mapped per region."""
     if ref.kind is RefKind.LITERAL:
         return None
@@ -110,9 +118,7 @@ def not_literal(ref: ImageRef, ctx: Context) -> Diagnostic | None:
         RefKind.FUNCTION: "a function",
         RefKind.INTERPOLATION: "an interpolated string",
     }[ref.kind]
-    return _at(
-        ref,
-        "DPK101",
+    return Found(
         f"{_where(ref)} is {what} ({_short(ref.value)}), not a literal image ID;"
         " only literals can be mapped per region",
         "write the source region's image ID literally and associate it with a package in deploypkg.yaml",
@@ -127,7 +133,8 @@ def _related(ref: ImageRef, ctx: Context) -> bool:
     return ctx.project.is_related(ref.value, IMAGE_RELATION)
 
 
-def malformed_image_id(ref: ImageRef, ctx: Context) -> Diagnostic | None:
+@image_check("DPK107")
+def malformed_image_id(ref: ImageRef, ctx: Context) -> Found | None:
     """DPK107: the literal is not an image ID of the provider (an associated literal is a key)."""
     if ctx.provider is None or _related(ref, ctx):
         return None
@@ -135,9 +142,7 @@ def malformed_image_id(ref: ImageRef, ctx: Context) -> Diagnostic | None:
     if found is not ImageIdClass.MALFORMED and not _terraform_name_prefix(ref, ctx, found):
         return None
     extra = " (name prefixes are resolved by ROS only, not by Terraform)" if found is ImageIdClass.NAME_PREFIX else ""
-    return _at(
-        ref,
-        "DPK107",
+    return Found(
         f"{_where(ref)} {ref.value!r} is not a valid {ctx.provider.name} image ID{extra}",
         f"fix the value: {ctx.provider.image_id_help}",
     )
@@ -147,55 +152,39 @@ def _unassociated(ref: ImageRef, ctx: Context, wanted: ImageIdClass) -> bool:
     return ctx.provider is not None and not _related(ref, ctx) and ctx.provider.classify_image(ref.value) is wanted
 
 
-def custom_image_not_associated(ref: ImageRef, ctx: Context) -> Diagnostic | None:
+@image_check("DPK102")
+def custom_image_not_associated(ref: ImageRef, ctx: Context) -> Found | None:
     """DPK102: a custom image exists in one region only."""
     if not _unassociated(ref, ctx, ImageIdClass.CUSTOM):
         return None
-    return _at(
-        ref,
-        "DPK102",
+    return Found(
         f"custom image {ref.value} in {_where(ref)} exists in one region only and no association maps it to a package",
         _associate_hint(ctx, ref.value),
     )
 
 
-def public_image_name(ref: ImageRef, ctx: Context) -> Diagnostic | None:
+@image_check("DPK103")
+def public_image_name(ref: ImageRef, ctx: Context) -> Found | None:
     """DPK103: a public image's availability differs per region."""
     if not _unassociated(ref, ctx, ImageIdClass.PUBLIC):
         return None
-    return _at(
-        ref,
-        "DPK103",
+    return Found(
         f"public image {ref.value} in {_where(ref)} is not available in every region, and is retired over time",
         "build a custom image from it, publish it as a package and associate its ID; or suppress this if you"
         " checked the target regions",
     )
 
 
-def image_name_prefix(ref: ImageRef, ctx: Context) -> Diagnostic | None:
+@image_check("DPK104")
+def image_name_prefix(ref: ImageRef, ctx: Context) -> Found | None:
     """DPK104: a ROS name prefix resolves to a different image per region."""
     if not _unassociated(ref, ctx, ImageIdClass.NAME_PREFIX):
         return None
-    return _at(
-        ref,
-        "DPK104",
+    return Found(
         f"{_where(ref)} {ref.value!r} is an image name prefix: ROS picks the newest matching image, which differs"
         " per region and over time",
         "use a literal custom image ID associated with a package",
     )
-
-
-ImageRule = Callable[[ImageRef, Context], "Diagnostic | None"]
-
-IMAGE_RULES: tuple[ImageRule, ...] = (
-    image_family,
-    dynamic_reference,
-    not_literal,
-    malformed_image_id,
-    custom_image_not_associated,
-    public_image_name,
-    image_name_prefix,
-)
 
 
 def _short(text: str, limit: int = 60) -> str:
@@ -206,7 +195,8 @@ def _short(text: str, limit: int = 60) -> str:
 # --- placeholders ---------------------------------------------------------------------
 
 
-def unknown_placeholder_package(placeholder: Placeholder, ctx: Context) -> Diagnostic | None:
+@placeholder_check("DPK201")
+def unknown_placeholder_package(placeholder: Placeholder, ctx: Context) -> Found | None:
     """DPK201: the placeholder names no associated package."""
     if placeholder.placeholder_type not in PLACEHOLDER_TYPES or not placeholder.name:
         return None
@@ -215,10 +205,7 @@ def unknown_placeholder_package(placeholder: Placeholder, ctx: Context) -> Diagn
     if project.is_related(placeholder.name, namespace):
         return None
     config = ctx.project.config.path.name if ctx.project.config.path else "deploypkg.yaml"
-    return diagnostic(
-        "DPK201",
-        placeholder.file,
-        placeholder.span,
+    return Found(
         f"placeholder {placeholder.placeholder_type}::{placeholder.name} names no package: no association for"
         f" {placeholder.name!r}",
         f"add '{placeholder.name}: <package>' under 'associations:' in {config}"
@@ -227,7 +214,8 @@ def unknown_placeholder_package(placeholder: Placeholder, ctx: Context) -> Diagn
     )
 
 
-def malformed_placeholder(placeholder: Placeholder, ctx: Context) -> Diagnostic | None:
+@placeholder_check("DPK203")
+def malformed_placeholder(placeholder: Placeholder, ctx: Context) -> Found | None:
     """DPK203: ``{{ computenest::… }}`` with an unknown type or an empty name (Compute Nest's
     pull-credential placeholders are known: render leaves them to Compute Nest, DPK206)."""
     if (placeholder.placeholder_type in PLACEHOLDER_TYPES and placeholder.name) or placeholder.is_credential():
@@ -236,20 +224,12 @@ def malformed_placeholder(placeholder: Placeholder, ctx: Context) -> Diagnostic 
         problem = f"unknown placeholder type {placeholder.placeholder_type!r}"
     else:
         problem = "a placeholder with an empty name"
-    return diagnostic(
-        "DPK203",
-        placeholder.file,
-        placeholder.span,
+    return Found(
         f"malformed placeholder: {problem}",
         "write {{ computenest::TYPE::NAME }} with TYPE one of file, publicfile, acrimage, helmchart and the"
         " name of an association (or {{ computenest::acr::dockerconfigjson }},"
         " {{ computenest::helm::dockerconfigjson }})",
     )
-
-
-PlaceholderRule = Callable[[Placeholder, Context], "Diagnostic | None"]
-
-PLACEHOLDER_RULES: tuple[PlaceholderRule, ...] = (malformed_placeholder, unknown_placeholder_package)
 
 
 # --- the template as a whole ----------------------------------------------------------
@@ -263,18 +243,32 @@ def check_template(template: Template, project: Project) -> Iterator[Diagnostic]
         spec = project.table.get(ref.resource_type)
         owner = ref.provider or (spec.provider if spec is not None else None) or default
         ctx = Context(template, project, providers.get(owner or ""))
-        for rule in IMAGE_RULES:
-            found = rule(ref, ctx)
+        for rule, image_rule in IMAGE_CHECKS:
+            found = image_rule(ref, ctx)
             if found is not None:
-                yield found
+                yield finding(rule.id, ref.file, ref.span, found.message, found.hint)
                 break
-    ctx = Context(template, project, providers.get(default or ""))
+    ctx = placeholder_context(template, project)
     for placeholder in template.placeholders:
-        for placeholder_rule in PLACEHOLDER_RULES:
-            found = placeholder_rule(placeholder, ctx)
-            if found is not None:
-                yield found
-                break
+        found_here = placeholder_finding(placeholder, ctx)
+        if found_here is not None:
+            yield found_here
+
+
+def placeholder_context(template: Template, project: Project) -> Context:
+    """Placeholders belong to no resource: the template's provider, else the project's."""
+    provider = template.provider or project.config.provider
+    return Context(template, project, all_providers().get(provider or ""))
+
+
+def placeholder_finding(placeholder: Placeholder, ctx: Context) -> Diagnostic | None:
+    """The first placeholder check that fires, as a finding; render refuses on it too, whatever
+    severity the project gives the rule (a placeholder it cannot resolve is never left in place)."""
+    for rule, check in PLACEHOLDER_CHECKS:
+        found = check(placeholder, ctx)
+        if found is not None:
+            return finding(rule.id, placeholder.file, placeholder.span, found.message, found.hint)
+    return None
 
 
 def used_keys(template: Template) -> Iterator[tuple[str, str]]:
@@ -298,7 +292,7 @@ def is_used(association: Association, used: set[tuple[str, str]]) -> bool:
 def unused_association(association: Association, display: str) -> Diagnostic:
     """DPK202: an association no template of the scan uses."""
     span = Span(0, 0, association.line, association.column, association.line, association.column + len(association.key))
-    return diagnostic(
+    return finding(
         "DPK202",
         display,
         span,
@@ -315,7 +309,7 @@ def unused_associations(
             yield unused_association(association, display)
 
 
-def relation_finding(finding: RelationFinding, display: str) -> Diagnostic:
-    """DPK204/DPK205: a Compute Nest relation that maps to no package, at its line in the config."""
-    span = Span(0, 0, finding.line, finding.column, finding.line, finding.column + finding.length)
-    return diagnostic(finding.rule_id, display, span, finding.message, finding.hint)
+def relation_finding(relation: RelationFinding, display: str) -> Diagnostic:
+    """DPK204/DPK205/DPK207: a Compute Nest relation that maps to no package, at its line in the config."""
+    span = Span(0, 0, relation.line, relation.column, relation.line, relation.column + relation.length)
+    return finding(relation.rule_id, display, span, relation.message, relation.hint)

@@ -15,9 +15,9 @@ from pathlib import Path
 from urllib.parse import quote
 
 from preprocessor import __version__
+from preprocessor.diagnostics import Diagnostic
 from preprocessor.rules import RULES, Severity
 from preprocessor.validate.checks import VALIDATE_RULE_IDS
-from preprocessor.validate.diagnostic import Diagnostic
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 # No helpUri/informationUri: deploypkg has no published home page yet, and a guessed URL would
@@ -42,7 +42,9 @@ def _rule_descriptor(rule_id: str) -> dict[str, object]:
     }
 
 
-def _location(d: Diagnostic) -> dict[str, object]:
+def _locations(d: Diagnostic) -> list[dict[str, object]]:
+    if d.file is None:
+        return []
     path = Path(d.file)
     artifact: dict[str, object]
     if path.is_absolute():
@@ -52,7 +54,7 @@ def _location(d: Diagnostic) -> dict[str, object]:
     region = {"startLine": d.line, "startColumn": d.column}
     if (d.end_line, d.end_column) > (d.line, d.column):
         region.update(endLine=d.end_line, endColumn=d.end_column)
-    return {"physicalLocation": {"artifactLocation": artifact, "region": region}}
+    return [{"physicalLocation": {"artifactLocation": artifact, "region": region}}]
 
 
 class _LineTexts:
@@ -77,7 +79,7 @@ def to_sarif(diagnostics: Sequence[Diagnostic], cwd: Path | None = None) -> dict
     seen: dict[str, int] = {}
     results = []
     for d in diagnostics:
-        basis = f"{d.rule_id}\0{d.file}\0{texts.get(d.file, d.line)}"
+        basis = f"{d.rule_id}\0{d.file}\0{texts.get(d.file, d.line) if d.file else ''}"
         occurrence = seen.get(basis, 0) + 1
         seen[basis] = occurrence
         digest = hashlib.sha256(basis.encode("utf-8")).hexdigest()[:32]
@@ -88,7 +90,7 @@ def to_sarif(diagnostics: Sequence[Diagnostic], cwd: Path | None = None) -> dict
                 "ruleIndex": index[d.rule_id],
                 "level": _LEVEL[d.severity],
                 "message": {"text": text},
-                "locations": [_location(d)],
+                "locations": _locations(d),
                 "partialFingerprints": {FINGERPRINT_KEY: f"{digest}:{occurrence}"},
             }
         )

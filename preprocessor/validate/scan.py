@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import NamedTuple
 
 from preprocessor.config import Association
+from preprocessor.diagnostics import Diagnostic
 from preprocessor.errors import InputError, TemplateParseError
 from preprocessor.model import Template
-from preprocessor.project import Project, display_path, project_for, real_path
+from preprocessor.paths import display_path
+from preprocessor.project import Project, project_for, real_path
 from preprocessor.rules import RULES
 from preprocessor.validate import config_findings, finish
 from preprocessor.validate.checks import check_template, is_used, unused_associations, used_keys
-from preprocessor.validate.diagnostic import Diagnostic
 
 
 class ScanResult(NamedTuple):
@@ -89,7 +90,7 @@ def scan(
             found.extend(check_template(loaded.template, loaded.project))
         elif loaded.failure is not None:
             found.append(loaded.failure)
-            if loaded.text is not None:
+            if loaded.text is not None and loaded.failure.file is not None:
                 failed_texts.setdefault(id(loaded.project), {})[loaded.failure.file] = loaded.text
     _report_configs(groups.values())
     _report_unused(groups.values(), [real_path(p) for p in paths if p.is_dir()])

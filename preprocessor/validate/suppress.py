@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
+from preprocessor.diagnostics import Diagnostic
 from preprocessor.rules import Severity
-from preprocessor.validate.diagnostic import Diagnostic
 
 _DIRECTIVE = re.compile(r"(?:#|//)[^\n]*?\bdeploypkg:\s*ignore\s*=\s*([A-Za-z]+\d+(?:\s*,\s*[A-Za-z]+\d+)*)")
 _COMMENT_ONLY = re.compile(r'\s*(?:#|//|"//")')
@@ -53,6 +53,8 @@ class Suppressions:
         return lines
 
     def suppressed(self, diagnostic: Diagnostic) -> bool:
+        if diagnostic.file is None:
+            return False  # about the whole run: no file can suppress it
         if diagnostic.rule_id in self._file_wide.get(diagnostic.file, frozenset()):
             return True
         return diagnostic.rule_id in self._for(diagnostic.file).get(diagnostic.line, frozenset())
