@@ -144,3 +144,19 @@ def test_a_render_warning_naming_a_hostile_file_is_escaped(tmp_path: Path) -> No
     result = run_cli("render", ".", "--region", "cn-beijing", "--out", str(tmp_path / "out"), cwd=project)
     assert result.exit_code == 0, result.stderr
     assert "tem\\x0dplate.yaml:33:30: warning DPK206" in result.stderr and "\r" not in result.stderr
+
+
+def test_url_endpoint_is_the_new_name_of_render_endpoint_and_the_old_one_still_works(tmp_path: Path) -> None:
+    project = _alicloud_project(tmp_path)
+    manifests = {}
+    for spelling in ("--url-endpoint", "--endpoint"):
+        out = tmp_path / f"out{spelling}"
+        args = ("render", "templates", "--region", "cn-beijing", "--out", str(out), spelling, "internal")
+        result = run_cli(*args, cwd=project)
+        assert result.exit_code == 0, result.stderr
+        assert ("--endpoint is deprecated" in result.stderr) == (spelling == "--endpoint")
+        manifests[spelling] = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["endpoint"]
+    assert manifests == {"--url-endpoint": "internal", "--endpoint": "internal"}
+    shown = run_cli("render", "--help").stdout
+    assert "--url-endpoint [public|internal]" in shown and "--endpoint [" not in shown
+    assert "--url-endpoint [public|internal]" in run_cli("plan", "--help").stdout

@@ -51,6 +51,11 @@ class LocalStore:
 
     needs_provider = False
 
+    def why_no_catalog(self) -> str:
+        if not self.root.is_dir():
+            return f"the directory {self.root} does not exist"
+        return "catalog.json is missing"
+
     @classmethod
     def from_url(cls, url: str, **_options: Any) -> LocalStore:
         """``file://DIR`` (or a bare path); a relative DIR is resolved against the working directory."""

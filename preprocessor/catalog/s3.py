@@ -131,6 +131,9 @@ class S3Store:
     def needs_provider(self) -> bool:
         return self._provider is None
 
+    def why_no_catalog(self) -> str:
+        return f"no object {self._document_key('catalog.json')} in bucket {self.bucket}"
+
     # --- clients
 
     @property

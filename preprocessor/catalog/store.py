@@ -36,6 +36,10 @@ class Store(Protocol):
     url: str
     """The catalog URL this store was opened with, credentials never included."""
 
+    def why_no_catalog(self) -> str:
+        """Why no ``catalog.json`` was found, in the store's own terms (a missing directory…)."""
+        ...
+
     @property
     def needs_provider(self) -> bool:
         """Whether endpoints depend on a provider the store was not given (then the catalog is

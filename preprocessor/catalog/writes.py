@@ -9,7 +9,6 @@ Keys come from :mod:`preprocessor.catalog.keys`.
 
 from __future__ import annotations
 
-import os
 import random
 import time
 from collections.abc import Callable
@@ -52,16 +51,13 @@ def read_info(store: Store) -> CatalogInfo:
 
 
 def missing_catalog(store: Store) -> CatalogError:
-    """No ``catalog.json``: say whether the local directory itself is missing, and how to create one."""
-    root = getattr(store, "root", None)  # a local store's directory
-    if root is not None and not os.path.isdir(root):
-        what = f"the directory {root} does not exist"
-    else:
-        what = "catalog.json is missing"
+    """No ``catalog.json``: say what the store found instead, and how to create a catalog."""
+    from providers import all_providers
+
     return CatalogError(
-        f"no catalog at {store.url} ({what})",
-        hint="check the catalog URL, or create one: deploypkg catalog init --catalog URL --provider alicloud|aws"
-        " --bucket-pattern NAME-{region}",
+        f"no catalog at {store.url} ({store.why_no_catalog()})",
+        hint="check the catalog URL, or create one: deploypkg catalog init --catalog URL"
+        f" --provider {'|'.join(sorted(all_providers()))} --bucket-pattern NAME-{{region}}",
     )
 
 

@@ -17,18 +17,19 @@ from typing import Any, NamedTuple, TypeVar
 
 import click
 
-from preprocessor.cli.options import ProviderName, format_option
+from preprocessor.catalog.opening import StoreOptions
+from preprocessor.cli.options import ProviderName, format_option, store_options
 from preprocessor.errors import InputError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 class StoreSettings(NamedTuple):
+    """What the ``catalog`` group's options say, for its commands."""
+
     catalog: str | None
     config: Path | None
-    endpoint_url: str | None
-    region: str | None
-    addressing_style: str | None
+    store: StoreOptions
 
 
 def _catalog_option(function: F) -> F:
@@ -61,19 +62,15 @@ class _WorkflowOrder(click.Group):
 @click.option(
     "--config", type=click.Path(dir_okay=False, path_type=Path), help="The project config (default: nearest)."
 )
-@click.option("--endpoint-url", metavar="URL", help="S3-compatible endpoint (default: boto3's, AWS_ENDPOINT_URL).")
-@click.option("--catalog-region", "store_region", metavar="REGION", help="Region of the catalog bucket.")
+@store_options
 @click.option("--region", "old_region", metavar="REGION", hidden=True, help="Deprecated spelling of --catalog-region.")
-@click.option("--addressing-style", type=click.Choice(["auto", "virtual", "path"]), help="S3 addressing style.")
 @click.pass_context
 def catalog(
     ctx: click.Context,
     catalog_url: str | None,
     config: Path | None,
-    endpoint_url: str | None,
-    store_region: str | None,
+    store: StoreOptions,
     old_region: str | None,
-    addressing_style: str | None,
 ) -> None:
     """Publish, distribute, release and promote package versions; manage services.
 
@@ -86,22 +83,21 @@ def catalog(
             " (--region after the command still names the regions it works on)",
             err=True,
         )
-        store_region = store_region or old_region
-    ctx.obj = StoreSettings(catalog_url, config, endpoint_url, store_region, addressing_style)
+        store = store._replace(region=store.region or old_region)
+    ctx.obj = StoreSettings(catalog_url, config, store)
 
 
 def _open(ctx: click.Context, catalog_url: str | None, provider: str | None = None) -> Any:
     """The store named by the command line, the environment or the project config."""
-    from preprocessor.catalog.opening import CATALOG_ENV, StoreOptions, open_catalog
+    from preprocessor.catalog.opening import CATALOG_ENV, open_catalog
     from preprocessor.catalog.opening import catalog_url as chosen_url
     from preprocessor.config import load_config
 
-    settings: StoreSettings = ctx.find_object(StoreSettings) or StoreSettings(None, None, None, None, None)
+    settings: StoreSettings = ctx.find_object(StoreSettings) or StoreSettings(None, None, StoreOptions())
     flag = catalog_url or settings.catalog
     # The config is read only when it decides (elsewhere it may be absent, or broken).
     configured = None if flag or os.environ.get(CATALOG_ENV) else load_config(settings.config).resolve_catalog_url()
-    options = StoreOptions(settings.endpoint_url, settings.region, settings.addressing_style)
-    return open_catalog(chosen_url(flag, configured), options, provider)
+    return open_catalog(chosen_url(flag, configured), settings.store, provider)
 
 
 def _pairs(values: Sequence[str], option: str) -> dict[str, str]:

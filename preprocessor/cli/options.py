@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -58,13 +59,30 @@ expires_option = click.option(
     "--expires", default="1h", show_default=True, help="Presigned URL lifetime: seconds, or 15m, 1h, 7d (max 7d)."
 )
 
-endpoint_option = click.option(
-    "--endpoint",
-    type=click.Choice(["public", "internal"]),
-    default="public",
-    show_default=True,
-    help="Sign URLs for the public or the in-region (internal) object-store endpoint.",
-)
+_ENDPOINT_KINDS = click.Choice(["public", "internal"])
+
+
+def endpoint_option(function: F) -> F:
+    """``--url-endpoint public|internal``: which object-store endpoint presigned URLs are for
+    (``--endpoint``, the old spelling, still works for a release, with a note)."""
+
+    @functools.wraps(function)
+    def chosen(*args: Any, url_endpoint: str | None, old_endpoint: str | None, **kwargs: Any) -> Any:
+        if old_endpoint is not None:
+            click.echo("note: --endpoint is deprecated and goes in a later release; use --url-endpoint", err=True)
+        kwargs["endpoint"] = url_endpoint or old_endpoint or "public"
+        return function(*args, **kwargs)
+
+    chosen = click.option(
+        "--endpoint", "old_endpoint", type=_ENDPOINT_KINDS, hidden=True, help="Deprecated spelling of --url-endpoint."
+    )(chosen)
+    chosen = click.option(
+        "--url-endpoint",
+        type=_ENDPOINT_KINDS,
+        help="Sign URLs for the public or the in-region (internal) object-store endpoint [default: public]."
+        " Not the same as --endpoint-url, which says where the object-store API is.",
+    )(chosen)
+    return chosen  # type: ignore[return-value]
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -77,17 +95,23 @@ def format_option(choices: Sequence[str], help_text: str, name: str = "output_fo
     )
 
 
-def catalog_options(function: F) -> F:
-    """``--catalog`` and the object-store options, as the ``catalog`` commands take them (the bucket's
-    region is ``--catalog-region`` here, since ``--region`` names the regions to render)."""
+def store_options(function: F) -> F:
+    """``--endpoint-url``, ``--catalog-region`` and ``--addressing-style``, handed to the command as
+    one ``store`` (:class:`~preprocessor.catalog.opening.StoreOptions`), the same in every command
+    that opens a catalog (the bucket's region is ``--catalog-region``: ``--region`` names regions
+    to work on)."""
+
+    @functools.wraps(function)
+    def collected(
+        *args: Any, endpoint_url: str | None, catalog_region: str | None, addressing_style: str | None, **kwargs: Any
+    ) -> Any:
+        from preprocessor.catalog.opening import StoreOptions
+
+        kwargs["store"] = StoreOptions(endpoint_url, catalog_region, addressing_style)
+        return function(*args, **kwargs)
+
     for option in reversed(
         (
-            click.option(
-                "--catalog",
-                "catalog_url",
-                metavar="URL",
-                help="file://DIR or s3://BUCKET/PREFIX (default: $DEPLOYPKG_CATALOG, then each config's catalog).",
-            ),
             click.option(
                 "--endpoint-url", metavar="URL", help="S3-compatible endpoint (default: boto3's, AWS_ENDPOINT_URL)."
             ),
@@ -97,8 +121,18 @@ def catalog_options(function: F) -> F:
             ),
         )
     ):
-        function = option(function)
-    return function
+        collected = option(collected)
+    return collected  # type: ignore[return-value]
+
+
+def catalog_options(function: F) -> F:
+    """``--catalog`` and the :func:`store_options`, as render and plan take them."""
+    return click.option(
+        "--catalog",
+        "catalog_url",
+        metavar="URL",
+        help="file://DIR or s3://BUCKET/PREFIX (default: $DEPLOYPKG_CATALOG, then each config's catalog).",
+    )(store_options(function))
 
 
 def note_skipped_files(paths: tuple[Path, ...]) -> None:

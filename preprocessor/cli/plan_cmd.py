@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from preprocessor.catalog.opening import StoreOptions
 from preprocessor.cli.options import (
     account_option,
     catalog_options,
@@ -94,9 +95,7 @@ def plan(
     config: Path | None,
     computenest_config: Path | None,
     catalog_url: str | None,
-    endpoint_url: str | None,
-    catalog_region: str | None,
-    addressing_style: str | None,
+    store: StoreOptions,
     work_dir: Path | None,
     parallel: int,
     expires: str,
@@ -109,7 +108,6 @@ def plan(
     changes, 2 changes in some region, 1 a failure in any region (1 beats 2 beats 0);
     errors before terraform runs (bad input, render refusals) keep deploypkg's codes.
     """
-    from preprocessor.catalog.opening import StoreOptions
     from preprocessor.render import ValidationRefused, parse_expires
 
     options = PlanOptions(
@@ -119,7 +117,7 @@ def plan(
         config=config,
         computenest_config=computenest_config,
         catalog=catalog_url,
-        store=StoreOptions(endpoint_url, catalog_region, addressing_style),
+        store=store,
         work_dir=work_dir,
         parallel=parallel,
         terraform=terraform,

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from preprocessor.catalog.opening import StoreOptions
 from preprocessor.cli.options import (
     account_option,
     catalog_options,
@@ -61,13 +62,10 @@ def render(
     config: Path | None,
     computenest_config: Path | None,
     catalog_url: str | None,
-    endpoint_url: str | None,
-    catalog_region: str | None,
-    addressing_style: str | None,
+    store: StoreOptions,
     output_format: str,
 ) -> None:
     """Render the templates in PATH… for each region into --out DIR."""
-    from preprocessor.catalog.opening import StoreOptions
     from preprocessor.render import RenderOptions, ValidationRefused, parse_expires, render_to_directory
 
     options = RenderOptions(
@@ -78,7 +76,7 @@ def render(
         all_regions=all_regions,
         computenest_config=computenest_config,
         catalog=catalog_url,
-        store=StoreOptions(endpoint_url, catalog_region, addressing_style),
+        store=store,
     )
     try:
         report = render_to_directory(list(paths), list(regions), out_dir, options)
