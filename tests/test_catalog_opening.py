@@ -141,3 +141,20 @@ def test_render_takes_the_catalog_from_the_flag_then_the_environment_then_the_co
     assert [entry["url"] for entry in manifest["catalogs"]] == [
         f"file://{(FIXTURES / 'alicloud' / 'catalog').resolve()}"
     ]
+
+
+def test_a_catalog_opened_for_render_reads_catalog_json_once(aws_env: MotoServer) -> None:
+    """Learning the provider reads catalog.json; the reader render uses keeps that read, so the
+    document is fetched once (through a recording proxy in front of moto)."""
+    from faultproxy import FaultProxy
+
+    from preprocessor.catalog.opening import open_catalog_reader
+
+    url = _alicloud_catalog_on_moto()
+    with FaultProxy(aws_env.endpoint_url) as proxy:
+        catalog = open_catalog_reader(url, StoreOptions(endpoint_url=proxy.endpoint_url, region="cn-hangzhou"))
+        assert catalog.info().provider == "alicloud" and catalog.info().bucket_pattern == "demo-{region}"
+        catalog.services()
+        gets = [seen.target for seen in proxy.seen if seen.method == "GET"]
+    assert sum(1 for target in gets if target.split("?")[0].endswith("/catalog.json")) == 1, gets
+    assert "catalog.json" in catalog.documents_read()

@@ -52,6 +52,11 @@ class Catalog:
 
     # --- raw cached access
 
+    def remember(self, key: str, document: Document | None) -> None:
+        """Take ``document`` as what ``key`` holds (read by whoever opened the store)."""
+        with self._lock:
+            self._documents.setdefault(key, document)
+
     def _read(self, key: str) -> Document | None:
         with self._lock:
             if key in self._documents:

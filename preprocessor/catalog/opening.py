@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import os
 from importlib import import_module
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from preprocessor.catalog.store import Store
+from preprocessor.catalog.store import Document, Store
 from preprocessor.errors import InputError
+
+if TYPE_CHECKING:
+    from preprocessor.catalog.catalog import Catalog
 
 CATALOG_ENV = "DEPLOYPKG_CATALOG"
 
@@ -71,16 +74,35 @@ def catalog_url(flag: str | None, configured: str | None) -> str:
 def open_catalog(url: str, options: StoreOptions | None = None, provider: str | None = None) -> Store:
     """The store at ``url``. For an object-store catalog the provider is ``provider`` when given
     (``catalog init`` names it), else the one ``catalog.json`` records; opening reads nothing else."""
+    return _opened(url, options, provider)[0]
+
+
+def open_catalog_reader(url: str, options: StoreOptions | None = None) -> Catalog:
+    """A :class:`~preprocessor.catalog.catalog.Catalog` on the store at ``url`` (as
+    :func:`open_catalog` opens it) that keeps the ``catalog.json`` read while opening, so no
+    document is fetched twice."""
+    from preprocessor.catalog.catalog import Catalog
+    from preprocessor.catalog.keys import CATALOG
+
+    store, document = _opened(url, options, None)
+    catalog = Catalog(store)
+    if document is not None:
+        catalog.remember(CATALOG, document)
+    return catalog
+
+
+def _opened(url: str, options: StoreOptions | None, provider: str | None) -> tuple[Store, Document | None]:
+    """The store, and ``catalog.json`` if it had to be read to learn the provider."""
     given = {name: value for name, value in (options or StoreOptions())._asdict().items() if value}
     if provider is not None:
-        return open_store(url, provider=provider, **given)
+        return open_store(url, provider=provider, **given), None
     store = open_store(url, **given)
     if not store.needs_provider:
-        return store
+        return store, None
     from preprocessor.catalog.keys import CATALOG
 
     document = store.read_document(CATALOG)
     recorded = document.data.get("provider") if document is not None else None
     if isinstance(recorded, str):
         store = open_store(url, provider=recorded, **given)
-    return store
+    return store, document

@@ -161,12 +161,12 @@ class _Renderer:
         key = (url, account)
         found = self.resolvers.get(key)
         if found is None:
-            from preprocessor.catalog.catalog import Catalog
-            from preprocessor.catalog.opening import open_catalog
+            from preprocessor.catalog.opening import open_catalog_reader
 
-            store = open_catalog(url, self.options.store)
+            catalog = open_catalog_reader(url, self.options.store)
+            store = catalog.store
             found = ArtifactResolver(
-                catalog=Catalog(store),
+                catalog=catalog,
                 store=store,
                 account=account,
                 expires=self.options.expires,
