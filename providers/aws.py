@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from providers.spec import Dialect, ImageCopier, PropertySpec, Provider, ResourceSpec
+
+if TYPE_CHECKING:
+    from preprocessor.oci.auth import Credentials as RegistryCredentials
 
 
 def _cfn(resource_type: str, path: str) -> ResourceSpec:
@@ -39,6 +43,12 @@ def _ec2_copier() -> ImageCopier:
     return EC2ImageCopier()
 
 
+def _ecr_credentials(host: str) -> RegistryCredentials | None:
+    from providers.aws_registry import ecr_credentials
+
+    return ecr_credentials(host)
+
+
 PROVIDER = Provider(
     name="aws",
     resources=RESOURCES,
@@ -56,4 +66,5 @@ PROVIDER = Provider(
     template_version_key="AWSTemplateFormatVersion",
     cross_region_copy="server",  # S3 CopyObject reads from any region
     image_copier=_ec2_copier,
+    registry_credentials=_ecr_credentials,
 )

@@ -9,9 +9,12 @@ import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Literal, NamedTuple, Protocol
 
 from preprocessor.model import PropertyRole
+
+if TYPE_CHECKING:
+    from preprocessor.oci.auth import Credentials as RegistryCredentials
 
 
 class Dialect(str, enum.Enum):
@@ -113,6 +116,9 @@ class Provider:
     """Makes the copier that replicates machine images (imported only when called); ``None``:
     copies are made outside deploypkg and recorded with ``--image REGION=ID``."""
     record_images_help: str = ""
+    registry_credentials: Callable[[str], RegistryCredentials | None] | None = None
+    """The provider's own credentials for one of its registry hosts (ECR: a token from boto3);
+    ``None`` for a host that is not its registry. Tried before the docker config."""
     """How to copy an image outside deploypkg, for providers whose copies are recorded."""
     extras: Mapping[str, str] = field(default_factory=dict)
 

@@ -1,6 +1,7 @@
 """distribute: files into every regional bucket (local store; S3 on the moto server, streamed for
 alicloud and server-side for aws), a failed region and the resuming rerun, concurrent distributions
-merged into one version document, EC2 CopyImage via moto, recorded alicloud images, registry refs."""
+merged into one version document, EC2 CopyImage via moto, recorded alicloud images (container images
+and charts: tests/test_distribute_registry.py)."""
 
 from __future__ import annotations
 
@@ -161,48 +162,6 @@ def test_alicloud_images_are_recorded_not_copied(tmp_path: Path) -> None:
     assert _show(env, "web-image", "1.0.0")["distributions"]["cn-beijing"]["image_id"] == "m-2zeb3kq6nfv9wd8x1234"
 
 
-def test_registry_references(tmp_path: Path) -> None:
-    env = make_env("local", tmp_path)
-    _init(env, "alicloud")
-    ref = "registry.cn-hangzhou.aliyuncs.com/demo/web-frontend:1.0.0"
-    assert env.cli("publish", "web-frontend", "1.0.0", "--type", "container-image", "--image-ref", ref).exit_code == 0
-    chart = "oci://registry.cn-hangzhou.aliyuncs.com/demo-charts/web-chart:1.0.0"
-    assert env.cli("publish", "web-chart", "1.0.0", "--type", "helm-chart", "--chart", chart).exit_code == 0
-    regions = ("--region", "cn-beijing", "--region", "cn-shanghai")
-    assert env.cli("distribute", "web-frontend", "1.0.0", *regions).exit_code == 0
-    assert env.cli("distribute", "web-chart", "1.0.0", *regions).exit_code == 0
-    refs = {r: d["image_ref"] for r, d in _show(env, "web-frontend", "1.0.0")["distributions"].items()}
-    assert refs["cn-shanghai"] == "registry.cn-shanghai.aliyuncs.com/demo/web-frontend:1.0.0"
-    charts = {r: d["chart_ref"] for r, d in _show(env, "web-chart", "1.0.0")["distributions"].items()}
-    assert charts["cn-beijing"] == "oci://registry.cn-beijing.aliyuncs.com/demo-charts/web-chart:1.0.0"
-    wrong = env.cli("distribute", "web-frontend", "1.0.0", "--region", "cn-qingdao", "--image", "cn-qingdao=m-x")
-    assert wrong.exit_code == 2 and "leave out --image" in wrong.stderr
-    # A reference outside the provider's registry needs an explicit pattern.
-    other = "mirror.example.com/demo/tool:2.0"
-    assert (
-        env.cli(
-            "publish", "tool", "2.0", "--type", "container-image", "--image-ref", other, "--region", "cn-hangzhou"
-        ).exit_code
-        == 0
-    )
-    refused = env.cli("distribute", "tool", "2.0", "--region", "cn-beijing")
-    assert refused.exit_code == 2 and "--image-ref-pattern" in refused.stderr
-    patterned = env.cli(
-        "distribute",
-        "tool",
-        "2.0",
-        "--region",
-        "cn-beijing",
-        "--image-ref-pattern",
-        "mirror-{region}.example.com/{path}",
-    )
-    assert patterned.exit_code == 0, patterned.stderr
-    assert (
-        _show(env, "tool", "2.0")["distributions"]["cn-beijing"]["image_ref"]
-        == "mirror-cn-beijing.example.com/demo/tool:2.0"
-    )
-
-
 def _register_ami(region: str) -> str:
     import boto3
 
@@ -259,14 +218,3 @@ def test_aws_images_copied_with_ec2_copy_image(aws_env: Any, tmp_path: Path) -> 
     failed = env.cli("distribute", "web-ami", "1.0.1", "--region", "us-west-2")
     assert failed.exit_code == 1
     assert _show(env, "web-ami", "1.0.1")["distributions"]["us-west-2"]["status"] == "failed"
-
-
-def test_ecr_references_keep_the_account(tmp_path: Path) -> None:
-    env = make_env("local", tmp_path)
-    _init(env, "aws")
-    ref = "111122223333.dkr.ecr.us-east-1.amazonaws.com/demo/web:1.0.0"
-    assert env.cli("publish", "web", "1.0.0", "--type", "container-image", "--image-ref", ref).exit_code == 0
-    assert env.cli("distribute", "web", "1.0.0", "--region", "eu-west-1").exit_code == 0
-    dists = _show(env, "web", "1.0.0")["distributions"]
-    assert dists["us-east-1"]["image_ref"] == ref
-    assert dists["eu-west-1"]["image_ref"] == "111122223333.dkr.ecr.eu-west-1.amazonaws.com/demo/web:1.0.0"

@@ -1,7 +1,7 @@
 """The validate path stays light: pre-commit starts a process per batch of files.
 
 A child process runs ``deploypkg validate`` (and ``refs``) over every fixture format and reports
-which modules it imported; boto3, jinja2, rich and moto must not be among them.
+which modules it imported; boto3, jinja2, rich, moto and requests must not be among them.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sys
 import pytest
 from helpers import REPO
 
-FORBIDDEN = ("boto3", "botocore", "s3transfer", "jinja2", "rich", "moto")
+FORBIDDEN = ("boto3", "botocore", "s3transfer", "jinja2", "rich", "moto", "requests", "urllib3")
 
 PROBE = """
 import json, sys

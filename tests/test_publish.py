@@ -133,15 +133,6 @@ def test_package_type_is_fixed(env: CatalogEnv) -> None:
     assert "holds ecs-image versions" in other.stderr
 
 
-def test_references_infer_their_region(env: CatalogEnv) -> None:
-    ref = "registry.cn-hangzhou.aliyuncs.com/demo/web-frontend:1.0.0"
-    assert env.cli("publish", "web-frontend", "1.0.0", "--type", "container-image", "--image-ref", ref).exit_code == 0
-    assert _version(env, "web-frontend", "1.0.0")["source"] == {"region": "cn-hangzhou", "image_ref": ref}
-    chart = "oci://registry.cn-beijing.aliyuncs.com/demo-charts/web-chart:1.0.0"
-    assert env.cli("publish", "web-chart", "1.0.0", "--type", "helm-chart", "--chart", chart).exit_code == 0
-    assert _version(env, "web-chart", "1.0.0")["source"] == {"region": "cn-beijing", "chart_ref": chart}
-
-
 def test_eight_concurrent_publishers_exactly_one_wins(env: CatalogEnv) -> None:
     images = [f"m-bp1race{n:02d}0000000000{n:02d}" for n in range(8)]
 

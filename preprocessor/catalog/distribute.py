@@ -6,8 +6,10 @@
 - machine images: copied by the provider's :class:`~providers.ImageCopier` (AWS: EC2 CopyImage),
   then waited for; a provider without one has its copies made elsewhere and recorded from
   ``--image REGION=ID``;
-- container images and charts: the regional reference from a registry pattern (not verified: the
-  registry's own replication puts the image there).
+- container images and charts: copied by digest into each region's registry (the catalog's
+  ``registries`` / ``registry_pattern``, else the provider's registry host), every platform and
+  blob, then the digest the target serves is checked before the region is recorded ``available``
+  (:mod:`preprocessor.oci.copy`).
 
 A region that fails is recorded as ``failed`` with its error; the others still complete. Each
 outcome is merged into the version document with If-Match (see :func:`update_version`).
@@ -43,6 +45,9 @@ from preprocessor.catalog.writes import (
     update_version,
 )
 from preprocessor.errors import CatalogError, DeploypkgError, InputError
+from preprocessor.oci.copy import copy_reference
+from preprocessor.oci.reference import Reference, parse_reference
+from preprocessor.oci.registries import Registries
 from providers import ImageCopier, Provider, get_provider
 
 DEFAULT_PARALLEL = 4
@@ -100,6 +105,7 @@ class _Job(NamedTuple):
     record: Callable[[Distribution], None]
     source: _SourceObject
     stop: threading.Event
+    registries: Registries
 
 
 def distribute(
@@ -142,7 +148,7 @@ def distribute(
 
     if package.type in (PackageType.CONTAINER_IMAGE, PackageType.HELM_CHART):
         for region in wanted:  # a bad pattern is bad input: refused before any region is touched
-            _reference_for(provider, package, current, region, options.image_ref_pattern)
+            target_reference(info, provider, package, current, region, options.image_ref_pattern)
 
     recorder = _Recorder(store, first)
     job = _Job(
@@ -156,6 +162,7 @@ def distribute(
         recorder.record,
         _SourceObject(),
         threading.Event(),
+        Registries(provider.registry_credentials),
     )
     workers = min(options.parallel, len(wanted))
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="distribute")
@@ -400,18 +407,34 @@ def regional_reference(provider: Provider, package: Package, source_ref: str, re
     return ref
 
 
-def _reference_for(
-    provider: Provider, package: Package, version: PackageVersion, region: str, pattern: str | None
-) -> str:
-    source_ref = version.source.image_ref or version.source.chart_ref
-    if not source_ref:
+def target_reference(
+    info: CatalogInfo, provider: Provider, package: Package, version: PackageVersion, region: str, pattern: str | None
+) -> Reference:
+    """Where ``version``'s image or chart goes in ``region``: ``--image-ref-pattern`` when given;
+    else the region's registry from the catalog, keeping the repository path below the source
+    region's namespace and the tag; else the provider's registry host with the source's path."""
+    source_text = version.source.image_ref or version.source.chart_ref
+    if not source_text:
         raise CatalogError(f"{version.package} {version.version}: the source has no reference")
-    if pattern is None and not registry_pattern(provider).fullmatch(source_ref):
+    source = parse_reference(source_text)
+    registry = info.registry(region)
+    if pattern is None and registry is not None:
+        host, _, namespace = registry.partition("/")
+        below = source.repository
+        source_registry = info.registry(version.source.region) if version.source.region else None
+        if source_registry is not None:
+            source_host, _, source_namespace = source_registry.partition("/")
+            if source.registry == source_host and source_namespace and below.startswith(source_namespace + "/"):
+                below = below[len(source_namespace) + 1 :]
+        return Reference(host, f"{namespace}/{below}" if namespace else below, source.tag, None, source.oci)
+    if pattern is None and not registry_pattern(provider).fullmatch(source_text):
         raise InputError(
-            f"{source_ref!r} is not in the {provider.name} registry ({provider.registry_host})",
-            hint="give the regional references' shape with --image-ref-pattern 'host-{region}/{path}'",
+            f"{source_text!r} is not in the {provider.name} registry ({provider.registry_host}), and the catalog"
+            f" names no registry for {region}",
+            hint="record the regions' registries (catalog init --registry-pattern HOST/NS or --registry R=HOST/NS),"
+            " or give --image-ref-pattern 'host-{region}/{path}'",
         )
-    return regional_reference(provider, package, source_ref, region, pattern)
+    return parse_reference(regional_reference(provider, package, source_text, region, pattern))
 
 
 def _reference_region(job: _Job, region: str) -> RegionOutcome:
@@ -419,10 +442,16 @@ def _reference_region(job: _Job, region: str) -> RegionOutcome:
     done = _already(job, region)
     if done is not None:
         return RegionOutcome(region, DistributionStatus.AVAILABLE, done.value, True)
-    ref = _reference_for(job.provider, job.package, job.version, region, job.options.image_ref_pattern)
+    target = target_reference(job.info, job.provider, job.package, job.version, region, job.options.image_ref_pattern)
+    source_text = job.version.source.image_ref or job.version.source.chart_ref or ""
+    source = parse_reference(source_text)
+    if job.version.source.digest:
+        source = source.pinned(job.version.source.digest)
+    copied = copy_reference(source, target, job.registries.client)
+    ref = str(target)
     if job.package.type is PackageType.CONTAINER_IMAGE:
-        dist = Distribution(region, DistributionStatus.AVAILABLE, image_ref=ref, updated_at=now())
+        dist = Distribution(region, DistributionStatus.AVAILABLE, image_ref=ref, digest=copied.digest, updated_at=now())
     else:
-        dist = Distribution(region, DistributionStatus.AVAILABLE, chart_ref=ref, updated_at=now())
+        dist = Distribution(region, DistributionStatus.AVAILABLE, chart_ref=ref, digest=copied.digest, updated_at=now())
     job.record(dist)
     return RegionOutcome(region, DistributionStatus.AVAILABLE, ref, False)

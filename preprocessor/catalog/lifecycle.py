@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from preprocessor import names
 from preprocessor.catalog.keys import CATALOG, channel_key, service_key
@@ -40,8 +40,40 @@ from providers import get_provider
 BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 
 
-def init(store: Store, provider: str, bucket_pattern: str, promotion_order: Sequence[str] = ()) -> CatalogInfo:
-    get_provider(provider)
+def _check_registry(value: str, what: str) -> str:
+    """``HOST[:PORT]`` or ``HOST[:PORT]/NAMESPACE`` (checked as the prefix of a reference)."""
+    from preprocessor.oci.reference import parse_reference
+
+    try:
+        parse_reference(f"{value.format(region='cn-hangzhou')}/probe:1")
+    except (InputError, KeyError, IndexError, ValueError):
+        raise InputError(
+            f"{what} {value!r} is not a registry host with an optional namespace",
+            hint="for example registry.{region}.aliyuncs.com/acme, or 127.0.0.1:5000/acme",
+        ) from None
+    return value.rstrip("/")
+
+
+def init(
+    store: Store,
+    provider: str,
+    bucket_pattern: str,
+    promotion_order: Sequence[str] = (),
+    registry_pattern: str | None = None,
+    registries: Mapping[str, str] | None = None,
+) -> CatalogInfo:
+    """Write a new ``catalog.json``. ``registry_pattern`` / ``registries`` say where each region's
+    container images and charts live (``HOST[:PORT]/NAMESPACE``; a named region wins over the
+    pattern); without them the provider's registry host is used with the source's repository path."""
+    known = get_provider(provider)
+    if registry_pattern is not None:
+        if "{region}" not in registry_pattern:
+            raise InputError(
+                f"--registry-pattern {registry_pattern!r} must contain {{region}}",
+                hint="for example registry.{region}.aliyuncs.com/acme; one registry per region is --registry R=HOST/NS",
+            )
+        registry_pattern = _check_registry(registry_pattern, "--registry-pattern")
+    explicit = {known.check_region(r): _check_registry(v, "--registry") for r, v in (registries or {}).items()}
     if bucket_pattern.count("{region}") != 1 or bucket_pattern.replace("{region}", "") == "":
         raise InputError(
             f"bucket pattern {bucket_pattern!r} must contain {{region}} exactly once",
@@ -59,7 +91,13 @@ def init(store: Store, provider: str, bucket_pattern: str, promotion_order: Sequ
     order = tuple(names.check("channel", c) for c in promotion_order) or ("dev", "test", "prod")
     if len(set(order)) != len(order):
         raise InputError(f"--promotion-order {','.join(order)} names a channel twice")
-    info = CatalogInfo(provider=provider, bucket_pattern=bucket_pattern, promotion_order=order)
+    info = CatalogInfo(
+        provider=provider,
+        bucket_pattern=bucket_pattern,
+        promotion_order=order,
+        registry_pattern=registry_pattern,
+        registries=explicit,
+    )
     try:
         store.write_document(CATALOG, info.to_json(), if_none_match=True)
     except ConflictError:

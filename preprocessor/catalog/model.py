@@ -128,6 +128,15 @@ def _clean(data: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in data.items() if value is not None}
 
 
+def _string_map(doc: dict[str, Any], key: str, where: str) -> dict[str, str]:
+    value = doc.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise CatalogError(f"{where}: field {key!r} must map strings to strings")
+    return dict(value)
+
+
 @dataclass
 class CatalogInfo:
     """``<prefix>/catalog.json``."""
@@ -137,17 +146,32 @@ class CatalogInfo:
     """Regional bucket name pattern with ``{region}``, e.g. ``myco-artifacts-{region}``."""
     format_version: int = FORMAT_VERSION
     promotion_order: tuple[str, ...] = ("dev", "test", "prod")
+    registry_pattern: str | None = None
+    """Each region's container registry and namespace, ``HOST[:PORT]/NAMESPACE`` with ``{region}``."""
+    registries: dict[str, str] = field(default_factory=dict)
+    """Region → ``HOST[:PORT]/NAMESPACE``; wins over :attr:`registry_pattern` for its region."""
 
     def bucket(self, region: str) -> str:
         return self.bucket_pattern.format(region=region)
 
+    def registry(self, region: str) -> str | None:
+        """``HOST[:PORT]/NAMESPACE`` of the region's registry, if the catalog knows it."""
+        if region in self.registries:
+            return self.registries[region]
+        return self.registry_pattern.format(region=region) if self.registry_pattern else None
+
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "format_version": self.format_version,
             "provider": self.provider,
             "bucket_pattern": self.bucket_pattern,
             "promotion_order": list(self.promotion_order),
         }
+        if self.registry_pattern:
+            data["registry_pattern"] = self.registry_pattern
+        if self.registries:
+            data["registries"] = dict(sorted(self.registries.items()))
+        return data
 
     @classmethod
     def from_json(cls, doc: dict[str, Any], where: str = "catalog.json") -> CatalogInfo:
@@ -164,6 +188,8 @@ class CatalogInfo:
             bucket_pattern=_require(doc, "bucket_pattern", str, where),
             format_version=version,
             promotion_order=_strings(doc, "promotion_order", where) or ("dev", "test", "prod"),
+            registry_pattern=_optional(doc, "registry_pattern", str, where),
+            registries=_string_map(doc, "registries", where),
         )
 
 
@@ -204,6 +230,8 @@ class Source:
     size: int | None = None
     image_ref: str | None = None
     chart_ref: str | None = None
+    digest: str | None = None
+    """The manifest digest ``image_ref`` / ``chart_ref`` named when it was published."""
 
     def to_json(self) -> dict[str, Any]:
         return _clean(self.__dict__.copy())
@@ -220,6 +248,7 @@ class Source:
             size=_size(doc, "size", where),
             image_ref=_optional(doc, "image_ref", str, where),
             chart_ref=_optional(doc, "chart_ref", str, where),
+            digest=_optional(doc, "digest", str, where),
         )
 
 
@@ -236,6 +265,9 @@ class Distribution:
     chart_ref: str | None = None
     sha256: str | None = None
     size: int | None = None
+    digest: str | None = None
+    """The manifest digest the regional registry serves for ``image_ref`` / ``chart_ref``
+    (checked after the copy)."""
     updated_at: str | None = None
     error: str | None = None
 
@@ -262,6 +294,7 @@ class Distribution:
             chart_ref=_optional(doc, "chart_ref", str, where),
             sha256=_optional(doc, "sha256", str, where),
             size=_size(doc, "size", where),
+            digest=_optional(doc, "digest", str, where),
             updated_at=_optional(doc, "updated_at", str, where),
             error=_optional(doc, "error", str, where),
         )

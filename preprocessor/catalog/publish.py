@@ -94,7 +94,7 @@ def publish(store: Store, request: PublishRequest, progress: ProgressCallback | 
     elif request.type is PackageType.FILE:
         source, distributions, uploaded = _file_source(store, info, provider, request, progress)
     else:
-        source, distributions = _reference_source(provider, request)
+        source, distributions = _reference_source(info, provider, request)
 
     created_package = False
     if known is None:
@@ -248,7 +248,11 @@ def registry_pattern(provider: Provider) -> re.Pattern[str]:
     return re.compile(rf"(?:oci://)?{host}/.+")
 
 
-def _reference_source(provider: Provider, request: PublishRequest) -> tuple[Source, dict[str, Distribution]]:
+def _reference_source(
+    info: CatalogInfo, provider: Provider, request: PublishRequest
+) -> tuple[Source, dict[str, Distribution]]:
+    """The source of an image or chart: its region, and the digest its tag names there now
+    (asked of the registry, so the catalog records what was published, not a tag that moves)."""
     if request.type is PackageType.CONTAINER_IMAGE:
         ref, pattern, option = request.image_ref, IMAGE_REF, "--image-ref"
     else:
@@ -262,18 +266,46 @@ def _reference_source(provider: Provider, request: PublishRequest) -> tuple[Sour
             else "oci://registry.cn-hangzhou.aliyuncs.com/ns/chart:1.0.0"
         )
         raise InputError(f"{option} {ref!r} is not a valid reference", hint=f"for example {example}")
-    region = request.region
-    if region is None:
-        match = registry_pattern(provider).fullmatch(ref)
-        if match is None:
-            raise InputError(
-                f"cannot tell the source region of {ref!r} (not a {provider.registry_host} reference)",
-                hint="name it with --region SOURCE_REGION",
-            )
-        region = match.group("region")
+    from preprocessor.oci.reference import parse_reference
+    from preprocessor.oci.registries import Registries
+
+    parsed = parse_reference(ref)
+    region = request.region or _registry_region(info, provider, ref)
     region = _region(provider, region)
+    client = Registries(provider.registry_credentials).client(parsed.registry)
+    digest = client.manifest_digest(parsed.repository, parsed.lookup)
+    if digest is None:
+        raise InputError(
+            f"{ref} is not in its registry ({parsed.registry})",
+            hint="push it first (docker push / helm push), then publish",
+        )
     if request.type is PackageType.CONTAINER_IMAGE:
-        dist = Distribution(region, DistributionStatus.AVAILABLE, image_ref=ref, updated_at=now())
-        return Source(region=region, image_ref=ref), {region: dist}
-    dist = Distribution(region, DistributionStatus.AVAILABLE, chart_ref=ref, updated_at=now())
-    return Source(region=region, chart_ref=ref), {region: dist}
+        dist = Distribution(region, DistributionStatus.AVAILABLE, image_ref=ref, digest=digest, updated_at=now())
+        return Source(region=region, image_ref=ref, digest=digest), {region: dist}
+    dist = Distribution(region, DistributionStatus.AVAILABLE, chart_ref=ref, digest=digest, updated_at=now())
+    return Source(region=region, chart_ref=ref, digest=digest), {region: dist}
+
+
+def _registry_region(info: CatalogInfo, provider: Provider, ref: str) -> str:
+    """The region whose registry ``ref`` is in: a region the catalog names, else the
+    provider's registry host pattern."""
+    bare = ref.removeprefix("oci://")
+    host = bare.split("/", 1)[0]
+    by_host = []
+    for region in provider.regions:
+        registry = info.registry(region)
+        if registry is None:
+            continue
+        if bare.startswith(registry.rstrip("/") + "/"):
+            return region
+        if registry.split("/", 1)[0] == host:
+            by_host.append(region)
+    if len(by_host) == 1:
+        return by_host[0]  # the region's registry host, another namespace
+    match = registry_pattern(provider).fullmatch(ref)
+    if match is None or "region" not in match.groupdict():
+        raise InputError(
+            f"cannot tell the source region of {ref!r} (not in a registry the catalog names for a region)",
+            hint="name it with --region SOURCE_REGION",
+        )
+    return match.group("region")

@@ -128,6 +128,20 @@ def _pairs(values: Sequence[str], option: str) -> dict[str, str]:
 @click.option(
     "--create-bucket", "bucket_regions", multiple=True, metavar="REGION", help="Also create this region's bucket."
 )
+@click.option(
+    "--registry-pattern",
+    metavar="HOST/NS",
+    help="Each region's container registry and namespace, with {region}: registry.{region}.aliyuncs.com/acme"
+    " (ACR), myinst-registry.{region}.cr.aliyuncs.com/acme (ACR Enterprise). Default: the provider's registry"
+    " host, keeping the source's repository path.",
+)
+@click.option(
+    "--registry",
+    "registries",
+    multiple=True,
+    metavar="REGION=HOST/NS",
+    help="One region's registry (repeatable); wins over --registry-pattern for that region.",
+)
 @click.pass_context
 def init(
     ctx: click.Context,
@@ -136,6 +150,8 @@ def init(
     bucket_pattern: str,
     promotion_order: str | None,
     bucket_regions: tuple[str, ...],
+    registry_pattern: str | None,
+    registries: tuple[str, ...],
 ) -> None:
     """Create an empty catalog (refused if one exists)."""
     from preprocessor import names
@@ -144,7 +160,7 @@ def init(
     store = _open(ctx, catalog_url, provider)
     order = [c.strip() for c in promotion_order.split(",")] if promotion_order else []
     regions = [names.check("region", r) for r in bucket_regions]
-    info = operations.init(store, provider, bucket_pattern, order)
+    info = operations.init(store, provider, bucket_pattern, order, registry_pattern, _pairs(registries, "--registry"))
     for region in regions:
         store.create_bucket(region, info.bucket(region))
         click.echo(f"created bucket {info.bucket(region)} ({region})")
