@@ -79,7 +79,14 @@ class RefKind(str, enum.Enum):
 
 class PropertyRole(str, enum.Enum):
     IMAGE_ID = "image_id"
+    """A machine image (ECS image, AMI)."""
     IMAGE_FAMILY = "image_family"
+    CONTAINER_IMAGE = "container_image"
+    """A container image reference (``HOST/REPO:TAG``), pulled from a registry."""
+
+    @property
+    def is_machine_image(self) -> bool:
+        return self is not PropertyRole.CONTAINER_IMAGE
 
 
 class ImageRef(NamedTuple):

@@ -21,6 +21,14 @@ def _ros(resource_type: str, *props: PropertySpec) -> ResourceSpec:
     return ResourceSpec(resource_type, Dialect.ROS, "alicloud", props)
 
 
+def _container(path: str, each_item: bool = False) -> PropertySpec:
+    return PropertySpec(tuple(path.split(".")), PropertyRole.CONTAINER_IMAGE, each_item)
+
+
+def _tf_container(resource_type: str, *props: PropertySpec) -> ResourceSpec:
+    return ResourceSpec(resource_type, Dialect.TERRAFORM, "alicloud", props)
+
+
 def _tf(resource_type: str, *paths: str) -> ResourceSpec:
     return ResourceSpec(
         resource_type, Dialect.TERRAFORM, "alicloud", tuple(PropertySpec(tuple(p.split("."))) for p in paths)
@@ -39,6 +47,16 @@ RESOURCES = (
     _tf("alicloud_ecs_launch_template", "image_id"),
     _tf("alicloud_ehpc_cluster", "image_id"),
     _tf("alicloud_ehpc_cluster_v2", "manager.manager_node.image_id"),
+    # Container images (ROS resource docs; Terraform alicloud provider docs).
+    _ros("ALIYUN::ECI::ContainerGroup", _container("Container.Image"), _container("InitContainer.Image")),
+    _ros("ALIYUN::ECI::ImageCache", _container("Image", each_item=True)),
+    _ros("ALIYUN::SAE::Application", _container("ImageUrl")),
+    _ros("ALIYUN::FC3::Function", _container("CustomContainerConfig.Image")),
+    _ros("ALIYUN::FC::Function", _container("CustomContainerConfig.Image")),
+    _tf_container("alicloud_eci_container_group", _container("containers.image"), _container("init_containers.image")),
+    _tf_container("alicloud_eci_image_cache", _container("images", each_item=True)),
+    _tf_container("alicloud_sae_application", _container("image_url")),
+    _tf_container("alicloud_fcv3_function", _container("custom_container_config.image")),
 )
 
 REGIONS = (
@@ -65,6 +83,14 @@ PROVIDER = Provider(
     s3_endpoint="https://s3.oss-{region}.aliyuncs.com",
     s3_addressing_style="virtual",
     registry_host="registry.{region}.aliyuncs.com",
+    registry_hosts=(
+        r"registry(?:-vpc)?\.(?P<region>[a-z0-9-]+)\.aliyuncs\.com",
+        r"[a-z0-9-]+-registry(?:-vpc)?\.(?P<region>[a-z0-9-]+)\.cr\.aliyuncs\.com",
+    ),
+    registry_internal_hosts=(
+        (r"registry\.([a-z0-9-]+)\.aliyuncs\.com", r"registry-vpc.\1.aliyuncs.com"),  # ACR personal
+        (r"([a-z0-9-]+)-registry\.([a-z0-9-]+)\.cr\.aliyuncs\.com", r"\1-registry-vpc.\2.cr.aliyuncs.com"),  # ACR EE
+    ),
     image_id_help="an ECS image ID looks like m-bp1g7004ksh0oeuc1234 (m- and 20 lowercase letters or digits)",
     resource_prefixes=("ALIYUN::", "alicloud_"),
     template_dialect=Dialect.ROS,

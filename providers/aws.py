@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from preprocessor.model import PropertyRole
 from providers.spec import Dialect, ImageCopier, PropertySpec, Provider, ResourceSpec
 
 if TYPE_CHECKING:
@@ -19,6 +20,12 @@ def _tf(resource_type: str, path: str) -> ResourceSpec:
     return ResourceSpec(resource_type, Dialect.TERRAFORM, "aws", (PropertySpec(tuple(path.split("."))),))
 
 
+def _container(resource_type: str, *paths: str) -> ResourceSpec:
+    dialect = Dialect.CLOUDFORMATION if "::" in resource_type else Dialect.TERRAFORM
+    props = tuple(PropertySpec(tuple(p.split(".")), PropertyRole.CONTAINER_IMAGE) for p in paths)
+    return ResourceSpec(resource_type, dialect, "aws", props)
+
+
 RESOURCES = (
     _cfn("AWS::EC2::Instance", "ImageId"),
     _cfn("AWS::EC2::LaunchTemplate", "LaunchTemplateData.ImageId"),
@@ -26,6 +33,23 @@ RESOURCES = (
     _tf("aws_instance", "ami"),
     _tf("aws_launch_template", "image_id"),
     _tf("aws_launch_configuration", "image_id"),
+    # Container images (CloudFormation resource reference; Terraform aws provider docs).
+    _container("AWS::ECS::TaskDefinition", "ContainerDefinitions.Image"),
+    _container("AWS::Lambda::Function", "Code.ImageUri"),
+    _container(
+        "AWS::Batch::JobDefinition",
+        "ContainerProperties.Image",
+        "EcsProperties.TaskProperties.Containers.Image",
+        "EksProperties.PodProperties.Containers.Image",
+        "EksProperties.PodProperties.InitContainers.Image",
+        "NodeProperties.NodeRangeProperties.Container.Image",
+        "NodeProperties.NodeRangeProperties.EcsProperties.TaskProperties.Containers.Image",
+        "NodeProperties.NodeRangeProperties.EksProperties.PodProperties.Containers.Image",
+        "NodeProperties.NodeRangeProperties.EksProperties.PodProperties.InitContainers.Image",
+    ),
+    _container("AWS::AppRunner::Service", "SourceConfiguration.ImageRepository.ImageIdentifier"),
+    _container("aws_lambda_function", "image_uri"),
+    _container("aws_apprunner_service", "source_configuration.image_repository.image_identifier"),
 )
 
 REGIONS = (
@@ -60,6 +84,7 @@ PROVIDER = Provider(
     s3_endpoint="https://s3.{region}.amazonaws.com",
     s3_addressing_style="virtual",
     registry_host="{account}.dkr.ecr.{region}.amazonaws.com",
+    registry_hosts=(r"[0-9]{12}\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?",),
     image_id_help="an AMI ID looks like ami-0123456789abcdef0 (ami- and 8 or 17 lowercase hex digits)",
     resource_prefixes=("AWS::", "aws_"),
     template_dialect=Dialect.CLOUDFORMATION,

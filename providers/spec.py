@@ -28,6 +28,8 @@ class PropertySpec(NamedTuple):
     """Property names from the resource's properties (ROS/CFN) or body (Terraform);
     a nested Terraform block or a list of maps is walked into element by element."""
     role: PropertyRole = PropertyRole.IMAGE_ID
+    each_item: bool = False
+    """The value is a list and each element is one reference (``ALIYUN::ECI::ImageCache``'s ``Image``)."""
 
     @property
     def dotted(self) -> str:
@@ -100,6 +102,11 @@ class Provider:
     s3_addressing_style: str = "auto"
     registry_host: str = ""
     """Container registry host pattern, with ``{region}`` (and ``{account}`` where it applies)."""
+    registry_hosts: tuple[str, ...] = ()
+    """Regexes of this provider's regional registry hosts, each with a ``region`` group."""
+    registry_internal_hosts: tuple[tuple[str, str], ...] = ()
+    """(regex, replacement) pairs turning a registry host into its in-VPC host (``re.sub``; the
+    first that matches applies), for ``render --url-endpoint internal``."""
     image_id_help: str = ""
     resource_prefixes: tuple[str, ...] = ()
     """Resource-type prefixes this provider owns (``ALIYUN::``, ``alicloud_``)."""
@@ -135,6 +142,21 @@ class Provider:
 
     def owns_resource_type(self, resource_type: str) -> bool:
         return resource_type.startswith(self.resource_prefixes) if self.resource_prefixes else False
+
+    def registry_region(self, host: str) -> str | None:
+        """The region of one of this provider's registry hosts, else ``None``."""
+        for pattern in self.registry_hosts:
+            match = re.fullmatch(pattern, host)
+            if match is not None:
+                return match["region"]
+        return None
+
+    def internal_registry(self, host: str) -> str:
+        """``host``'s in-VPC name, or ``host`` when the provider has none (ECR: VPC endpoints keep it)."""
+        for pattern, replacement in self.registry_internal_hosts:
+            if re.fullmatch(pattern, host):
+                return re.sub(pattern, replacement, host)
+        return host
 
     def is_region(self, region: str) -> bool:
         return region in self.regions

@@ -44,10 +44,10 @@ def test_every_rule_id_in_the_code_is_a_known_rule() -> None:
 
 
 def test_each_check_is_bound_to_one_validate_rule() -> None:
-    bound = [rule.id for rule, _ in [*IMAGE_CHECKS, *PLACEHOLDER_CHECKS]]
+    bound = [rule.id for rule, _, _ in IMAGE_CHECKS] + [rule.id for rule, _ in PLACEHOLDER_CHECKS]
     assert len(bound) == len(set(bound))
     assert set(bound) <= set(VALIDATE_RULE_IDS)
-    assert [rule.id for rule, _ in IMAGE_CHECKS][:3] == ["DPK105", "DPK106", "DPK101"]  # most telling first
+    assert [rule.id for rule, _, _ in IMAGE_CHECKS][:3] == ["DPK105", "DPK106", "DPK101"]  # most telling first
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,8 @@ CORPUS = FIXTURES / "validate"
 
 # (file under fixtures/validate, line, column, rule) for the whole corpus, in output order.
 EXPECTED = [
+    ("aws/cfn-containers.yaml", 12, 18, "DPK112"),  # public.ecr.aws: outside the aws registries
+    ("aws/cfn-containers.yaml", 19, 19, "DPK111"),  # ECR in us-east-1 (the associated one has no finding)
     ("aws/cfn-instance.yaml", 18, 16, "DPK101"),  # !Ref ImageId
     ("aws/cfn-instance.yaml", 22, 17, "DPK106"),  # '{{resolve:ssm:...}}'
     ("aws/cfn-instance.yaml", 28, 18, "DPK102"),  # LaunchTemplateData.ImageId, not associated
@@ -40,6 +42,11 @@ EXPECTED = [
     ("ros-bom-crlf.yaml", 8, 16, "DPK102"),  # BOM + CRLF: columns count characters
     ("ros-bom.json", 6, 34, "DPK107"),  # uppercase m- ID, BOM not counted
     ("ros-broken.yaml", 7, 19, "DPK001"),  # unclosed flow sequence
+    ("ros-containers.yaml", 17, 18, "DPK112"),  # nginx:1.25, Docker Hub
+    ("ros-containers.yaml", 19, 18, "DPK101"),  # !Ref SidecarImage
+    ("ros-containers.yaml", 21, 18, "DPK113"),  # :latest
+    ("ros-containers.yaml", 24, 19, "DPK111"),  # an InitContainer in the cn-hangzhou registry
+    ("ros-containers.yaml", 31, 11, "DPK114"),  # one of ImageCache's list of images, not a reference
     ("ros-expressions.yaml", 16, 16, "DPK101"),  # !Ref (the one after the comment is suppressed)
     ("ros-expressions.yaml", 20, 16, "DPK101"),  # !FindInMap
     ("ros-expressions.yaml", 25, 9, "DPK101"),  # Fn::Sub block
@@ -55,6 +62,7 @@ EXPECTED = [
     ("ros-placeholders.json", 16, 20, "DPK203"),  # bogus type
     ("ros-placeholders.json", 16, 54, "DPK203"),  # empty name
     ("tf-alicloud/broken.tf", 3, 19, "DPK001"),  # missing value
+    ("tf-alicloud/eci.tf", 14, 14, "DPK113"),  # no tag (the associated web:1.4.0 block has no finding)
     ("tf-alicloud/launch.tf.json", 5, 22, "DPK102"),
     ("tf-alicloud/launch.tf.json", 11, 21, "DPK101"),  # "${var.image_id}" ("//" comment silences the next one)
     ("tf-alicloud/launch.tf.json", 21, 23, "DPK201"),  # acrimage::web-frontend
@@ -95,8 +103,8 @@ def test_text_format_is_path_line_col_severity_id_message() -> None:
             (match["file"].removeprefix("fixtures/validate/"), int(match["line"]), int(match["col"]), match["id"])
         )
     assert parsed == EXPECTED
-    assert lines[-1] == "found 40 errors, 8 warnings"
-    assert lines[0] == (
+    assert lines[-1] == "found 42 errors, 14 warnings"
+    assert lines[2] == (
         "fixtures/validate/aws/cfn-instance.yaml:18:16: error DPK101 ImageId of FromParameter (AWS::EC2::Instance)"
         " is a reference (!Ref ImageId), not a literal image ID; only literals can be mapped per region; write the"
         " source region's image ID literally and associate it with a package in deploypkg.yaml"

@@ -45,8 +45,7 @@ def test_sarif_carries_rule_metadata_and_locations(corpus_sarif: dict[str, Any])
         assert f"'{rule['id']} {rule['name']}' in deploypkg's docs/rules.md" in rule["help"]["text"]
         assert "helpUri" not in rule, "no guessed links: deploypkg has no published documentation URL"
         assert result["partialFingerprints"]
-    first = run["results"][0]
-    assert first["ruleId"] == "DPK101"
+    first = next(r for r in run["results"] if r["ruleId"] == "DPK101")
     assert first["level"] == "error"
     assert first["locations"][0]["physicalLocation"] == {
         "artifactLocation": {"uri": "fixtures/validate/aws/cfn-instance.yaml", "uriBaseId": "%SRCROOT%"},

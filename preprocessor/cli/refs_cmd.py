@@ -27,6 +27,7 @@ def ref_record(ref: ImageRef) -> dict[str, object]:
         "resource_type": ref.resource_type,
         "property": ref.property,
         "kind": ref.kind.value,
+        "role": ref.role.value,
         "value": ref.value,
     }
 
@@ -51,6 +52,8 @@ def _text_line(record: dict[str, object]) -> str:
     kind = record["kind"]
     if kind == "placeholder":
         kind = f"placeholder:{record['placeholder_type']}"
+    elif record.get("role") == "container_image":
+        kind = f"{kind}:container"
     where = f"{record['resource_type']} {record['resource']} {record['property']}" if record["resource"] else "-"
     place = location(str(record["file"]), int(str(record["line"])), int(str(record["column"])))
     return f"{place}: " + printable(f"{kind} {where} {record['value']}")

@@ -165,6 +165,8 @@ class _Renderer:
 
             catalog = open_catalog_reader(url, self.options.store)
             store = catalog.store
+            from providers import all_providers
+
             found = ArtifactResolver(
                 catalog=catalog,
                 store=store,
@@ -173,6 +175,7 @@ class _Renderer:
                 endpoint=self.options.endpoint,
                 signed_at=self.signed_at,
                 credentials_expiry=lambda: _store_credentials_expiry(store),
+                provider=all_providers().get(catalog.info().provider),
             )
             self.resolvers[key] = found
         return found

@@ -22,6 +22,7 @@ from preprocessor.render.presign import url_lifetime, utc_text
 
 if TYPE_CHECKING:
     from preprocessor.catalog.catalog import Catalog
+    from providers import Provider
 
 # What each kind of reference needs from the package, and which distribution field it uses.
 KIND_PACKAGE_TYPE: dict[str, PackageType] = {
@@ -30,7 +31,10 @@ KIND_PACKAGE_TYPE: dict[str, PackageType] = {
     "publicfile": PackageType.FILE,
     "acrimage": PackageType.CONTAINER_IMAGE,
     "helmchart": PackageType.HELM_CHART,
+    "container": PackageType.CONTAINER_IMAGE,
 }
+"""Reference kind → the package type it needs: ``image`` and ``container`` for template
+properties (machine and container images), the others for Compute Nest placeholders."""
 
 # Errors that mean "this package cannot be used in this region" (a region is excluded under
 # --all-regions) rather than "the input is wrong".
@@ -51,6 +55,8 @@ class Artifact(NamedTuple):
     sha256: str | None = None
     expires_at: str | None = None
     """Absolute UTC time a presigned URL dies (the earlier of --expires and the credentials)."""
+    digest: str | None = None
+    """The manifest digest of an image or chart, as the regional registry served it after the copy."""
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -65,6 +71,7 @@ class Artifact(NamedTuple):
             "key": self.key,
             "sha256": self.sha256,
             "expires_at": self.expires_at,
+            "digest": self.digest,
         }
         return {key: value for key, value in data.items() if value is not None}
 
@@ -84,6 +91,8 @@ class ArtifactResolver:
     endpoint: Endpoint
     signed_at: datetime
     credentials_expiry: Callable[[], datetime | None] = lambda: None
+    provider: Provider | None = None
+    """The catalog's provider (its in-VPC registry hosts)."""
     """When the signing credentials expire; asked once, when the first URL is signed."""
     cut_short: bool = False
     """Set when some presigned URL dies before the requested expiry (DPK309)."""
@@ -201,11 +210,24 @@ class ArtifactResolver:
         where = f"{package.name}@{version.version} in {region}"
         if kind == "image":
             return base._replace(value=_required(distribution.image_id, "image ID", where))
-        if kind == "acrimage":
-            return base._replace(value=_required(distribution.image_ref, "image reference", where))
-        if kind == "helmchart":
-            return base._replace(value=_required(distribution.chart_ref, "chart reference", where))
+        if kind in ("acrimage", "container"):
+            ref = _required(distribution.image_ref, "image reference", where)
+            return base._replace(value=self._registry_reference(ref, distribution.digest), digest=distribution.digest)
+        if kind == "helmchart":  # a chart keeps its version (helm pulls by tag); the digest is recorded
+            ref = _required(distribution.chart_ref, "chart reference", where)
+            return base._replace(value=self._registry_reference(ref, None), digest=distribution.digest)
         return self._file(base, distribution.bucket, distribution.object_key, where)
+
+    def _registry_reference(self, ref: str, digest: str | None) -> str:
+        """``ref`` pinned by ``digest``, on the registry's in-VPC host for ``--url-endpoint internal``."""
+        from preprocessor.oci.reference import parse_reference
+
+        parsed = parse_reference(ref)
+        if digest is not None:
+            parsed = parsed.pinned(digest)
+        if self.endpoint == "internal" and self.provider is not None:
+            parsed = parsed._replace(registry=self.provider.internal_registry(parsed.registry))
+        return str(parsed)
 
     def _file(self, base: Artifact, bucket: str | None, key: str | None, where: str) -> Artifact:
         region = base.region

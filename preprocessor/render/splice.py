@@ -22,13 +22,18 @@ _UNSAFE_CHARACTERS = re.compile(r"[\"'\\\s\x00-\x1f\x7f]")
 _UNSAFE_SEQUENCES = ("${", "%{", "{{", "}}")
 
 
+PROPERTY_KINDS = frozenset({"image", "container"})
+"""Substitutions of a resource property's value (machine and container images); the other kinds
+replace Compute Nest placeholders."""
+
+
 class Substitution(NamedTuple):
     span: Span
     old: str
     """The source text of the span."""
     new: str
     what: str
-    """``image`` or the placeholder type (``file``, ``publicfile``, ``acrimage``, ``helmchart``)."""
+    """``image``, ``container`` or the placeholder type (``file``, ``publicfile``, ``acrimage``, ``helmchart``)."""
 
 
 def unsafe_reason(value: str) -> str | None:
@@ -131,7 +136,7 @@ def splice(text: str, substitutions: Sequence[Substitution]) -> str:
 
 def expected_refs(template: Template, substitutions: Sequence[Substitution]) -> Counter[tuple[str, str, str, str]]:
     """(resource, property, kind, value) of every image reference after the substitutions."""
-    new_value = {sub.span.start: sub.new for sub in substitutions if sub.what == "image"}
+    new_value = {sub.span.start: sub.new for sub in substitutions if sub.what in PROPERTY_KINDS}
     return Counter(
         (ref.resource, ref.property, ref.kind.value, new_value.get(ref.span.start, ref.value))
         for ref in template.image_refs
@@ -161,7 +166,7 @@ def verify_rendered(
             file=display,
             hint="report this as a bug, with the template",
         )
-    replaced = {sub.span.start for sub in substitutions if sub.what != "image"}
+    replaced = {sub.span.start for sub in substitutions if sub.what not in PROPERTY_KINDS}
     kept = Counter((p.placeholder_type, p.name) for p in source.placeholders if p.span.start not in replaced)
     now = Counter((p.placeholder_type, p.name) for p in rendered.placeholders)
     if kept != now:

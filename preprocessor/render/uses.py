@@ -8,9 +8,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NamedTuple
 
 from preprocessor.errors import InputError
-from preprocessor.model import ImageRef, Placeholder, RefKind, Span, Template
+from preprocessor.model import PLACEHOLDER_TYPES, ImageRef, Placeholder, RefKind, Span, Template
 from preprocessor.names import PackageSpec
-from preprocessor.render.resolve import KIND_PACKAGE_TYPE
 from preprocessor.validate.checks import Context, placeholder_context, placeholder_finding
 
 if TYPE_CHECKING:
@@ -33,13 +32,14 @@ def uses_of(template: Template, project: Project) -> list[Use]:
     for ref in template.image_refs:
         association = project.image_association(ref.value) if ref.kind is RefKind.LITERAL else None
         if association is not None:
-            uses.append(_use(template, ref, "image", association.spec))
+            kind = "image" if ref.role.is_machine_image else "container"
+            uses.append(_use(template, ref, kind, association.spec))
     ctx: Context | None = None
     for placeholder in template.placeholders:
         if placeholder.is_credential():
             continue  # Compute Nest's to fill in at deploy time (DPK206)
         association = project.placeholder_association(placeholder.placeholder_type, placeholder.name)
-        if association is None or placeholder.placeholder_type not in KIND_PACKAGE_TYPE:
+        if association is None or placeholder.placeholder_type not in PLACEHOLDER_TYPES:
             ctx = ctx or placeholder_context(template, project)
             refusal = placeholder_finding(placeholder, ctx)
             assert refusal is not None, "a placeholder render cannot resolve is one validate reports"

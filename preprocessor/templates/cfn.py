@@ -185,6 +185,11 @@ def _property_values(properties: Node, path: tuple[str, ...]) -> list[Node]:
     return found
 
 
+def _items(node: Node) -> list[Node]:
+    """The elements of a list value; any other value (a function, a scalar) stands as one."""
+    return list(node.items) if isinstance(node, SequenceNode) else [node]
+
+
 def _placeholders(root: MappingNode, text: str, lines: LineIndex, file: str) -> list[Placeholder]:
     """Placeholders in every string of the document, each node visited once (aliases share nodes)."""
     resource_ids = set()
@@ -263,7 +268,10 @@ def extract(
         if spec is None or properties is None:
             continue
         for prop in spec.properties:
-            for value in _property_values(properties, prop.path):
+            values = _property_values(properties, prop.path)
+            if prop.each_item:
+                values = [item for value in values for item in _items(value)]
+            for value in values:
                 if id(value) not in seen:
                     seen.add(id(value))
                     ref = _image_ref(value, text, file, logical_id, spec, prop.dotted, prop.role, lines)

@@ -242,6 +242,14 @@ def _image_ref(
     return ImageRef(file, lines.span(start, end), name, spec.resource_type, path, kind, value, role, spec.provider)
 
 
+def _tuple_items(expression: HclTree) -> list[HclTree]:
+    """The elements of a ``[a, b]`` list expression; any other expression stands as one."""
+    node = _unwrap(expression)
+    if node.data != "tuple":
+        return [expression]
+    return [child for child in _subtrees(node) if child.data == "expr_term"]
+
+
 def _object_items(expression: HclTree) -> Iterator[tuple[str, HclTree]]:
     node = _unwrap(expression)
     if node.data != "object":
@@ -399,7 +407,10 @@ def extract(text: str, lines: LineIndex, file: str, table: Mapping[str, Resource
             continue
         for prop in spec.properties:
             misplaced: list[HclTree] = []
-            for expression in _values(body, prop.path, misplaced):
+            expressions = _values(body, prop.path, misplaced)
+            if prop.each_item:
+                expressions = [item for expression in expressions for item in _tuple_items(expression)]
+            for expression in expressions:
                 refs.append(
                     _image_ref(expression, text, lines, file, f"{resource_type}.{name}", spec, prop.dotted, prop.role)
                 )

@@ -37,6 +37,11 @@ def _objects(node: Node) -> list[MappingNode]:
     return []
 
 
+def _items(node: Node) -> list[Node]:
+    """The elements of a JSON array; any other value stands as one."""
+    return list(node.items) if isinstance(node, SequenceNode) else [node]
+
+
 def resource_bodies(root: MappingNode) -> list[tuple[str, str, MappingNode]]:
     """(type, name, body) of every ``resource`` block."""
     found = []
@@ -114,7 +119,12 @@ def extract(root: Node, text: str, lines: LineIndex, file: str, table: Mapping[s
         if spec is None:
             continue
         for prop in spec.properties:
-            for value in _values(body, prop.path):
+            values = _values(body, prop.path)
+            if prop.each_item:
+                values = [
+                    item for value in values for item in (value.items if isinstance(value, SequenceNode) else [value])
+                ]
+            for value in values:
                 refs.append(_image_ref(value, text, file, f"{resource_type}.{name}", spec, prop.dotted, prop.role))
     refs.sort(key=lambda ref: ref.span.start)
     context = {id(body): (f"{resource_type}.{name}", resource_type) for resource_type, name, body in bodies}

@@ -10,6 +10,7 @@ same placeholder checks before it substitutes (:func:`placeholder_finding`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import NamedTuple
 
@@ -50,15 +51,19 @@ class Context(NamedTuple):
 ImageCheck = Callable[[ImageRef, Context], "Found | None"]
 PlaceholderCheck = Callable[[Placeholder, Context], "Found | None"]
 
-IMAGE_CHECKS: list[tuple[Rule, ImageCheck]] = []
+IMAGE_CHECKS: list[tuple[Rule, frozenset[PropertyRole], ImageCheck]] = []
 PLACEHOLDER_CHECKS: list[tuple[Rule, PlaceholderCheck]] = []
 
+MACHINE_IMAGES = frozenset({PropertyRole.IMAGE_ID, PropertyRole.IMAGE_FAMILY})
+CONTAINER_IMAGES = frozenset({PropertyRole.CONTAINER_IMAGE})
+ALL_IMAGES = MACHINE_IMAGES | CONTAINER_IMAGES
 
-def image_check(rule_id: str) -> Callable[[ImageCheck], ImageCheck]:
-    """Register an image-reference check as the check of ``rule_id``."""
+
+def image_check(rule_id: str, roles: frozenset[PropertyRole] = MACHINE_IMAGES) -> Callable[[ImageCheck], ImageCheck]:
+    """Register an image-reference check as the check of ``rule_id``, for references of ``roles``."""
 
     def register(check: ImageCheck) -> ImageCheck:
-        IMAGE_CHECKS.append((RULES[rule_id], check))
+        IMAGE_CHECKS.append((RULES[rule_id], roles, check))
         return check
 
     return register
@@ -97,7 +102,7 @@ def image_family(ref: ImageRef, ctx: Context) -> Found | None:
     )
 
 
-@image_check("DPK106")
+@image_check("DPK106", ALL_IMAGES)
 def dynamic_reference(ref: ImageRef, ctx: Context) -> Found | None:
     """DPK106: ``{{resolve:…}}`` (or EC2's ``resolve:ssm:``) is resolved by the cloud at deploy time."""
     if "{{resolve:" not in ref.value and not ref.value.startswith("resolve:ssm:") and not ref.resolved_at_deploy:
@@ -108,7 +113,7 @@ def dynamic_reference(ref: ImageRef, ctx: Context) -> Found | None:
     )
 
 
-@image_check("DPK101")
+@image_check("DPK101", ALL_IMAGES)
 def not_literal(ref: ImageRef, ctx: Context) -> Found | None:
     """DPK101: only a literal image ID can be mapped per region."""
     if ref.kind is RefKind.LITERAL:
@@ -118,10 +123,10 @@ def not_literal(ref: ImageRef, ctx: Context) -> Found | None:
         RefKind.FUNCTION: "a function",
         RefKind.INTERPOLATION: "an interpolated string",
     }[ref.kind]
+    noun = "image ID" if ref.role.is_machine_image else "image reference"
     return Found(
-        f"{_where(ref)} is {what} ({_short(ref.value)}), not a literal image ID;"
-        " only literals can be mapped per region",
-        "write the source region's image ID literally and associate it with a package in deploypkg.yaml",
+        f"{_where(ref)} is {what} ({_short(ref.value)}), not a literal {noun}; only literals can be mapped per region",
+        f"write the source region's {noun} literally and associate it with a package in deploypkg.yaml",
     )
 
 
@@ -187,6 +192,93 @@ def image_name_prefix(ref: ImageRef, ctx: Context) -> Found | None:
     )
 
 
+# --- container images ----------------------------------------------------------------
+
+_PACKAGE_HINT = "publish it as a container-image package and associate the reference with it in deploypkg.yaml"
+
+
+@image_check("DPK114", CONTAINER_IMAGES)
+def malformed_container_image(ref: ImageRef, ctx: Context) -> Found | None:
+    """DPK114: the literal is not an image reference at all (associated literals are keys)."""
+    if _related(ref, ctx) or container_reference(ref.value) is not None:
+        return None
+    return Found(
+        f"{_where(ref)} {ref.value!r} is not a container image reference",
+        "write [HOST[:PORT]/]REPOSITORY[:TAG][@sha256:…], e.g. registry.cn-hangzhou.aliyuncs.com/acme/web:1.4.0",
+    )
+
+
+@image_check("DPK113", CONTAINER_IMAGES)
+def moving_container_tag(ref: ImageRef, ctx: Context) -> Found | None:
+    """DPK113: no tag, or ``latest``, and no digest: what it names changes over time."""
+    parsed = container_reference(ref.value)
+    if parsed is None or _related(ref, ctx) or parsed.digest or parsed.tag not in (None, "latest"):
+        return None
+    shown = f"tag {parsed.tag!r}" if parsed.tag else "no tag (it means 'latest')"
+    return Found(
+        f"container image {ref.value} in {_where(ref)} has {shown}, which moves: regions and restarts can run"
+        " different images",
+        "pin a version tag or a digest (@sha256:…), or " + _PACKAGE_HINT,
+    )
+
+
+@image_check("DPK111", CONTAINER_IMAGES)
+def regional_container_image(ref: ImageRef, ctx: Context) -> Found | None:
+    """DPK111: a literal in one region's registry: every other region pulls across regions."""
+    parsed = container_reference(ref.value)
+    if parsed is None or ctx.provider is None or _related(ref, ctx):
+        return None
+    region = ctx.provider.registry_region(parsed.host)
+    if region is None:
+        return None
+    return Found(
+        f"container image {ref.value} in {_where(ref)} is in the {region} registry: other regions pull it across"
+        " regions, over the internet (slow, and impossible from a VPC without NAT)",
+        _PACKAGE_HINT + "; render then writes each region's copy, pinned by digest",
+    )
+
+
+@image_check("DPK112", CONTAINER_IMAGES)
+def public_container_image(ref: ImageRef, ctx: Context) -> Found | None:
+    """DPK112: a literal pulled from outside the provider's registries (Docker Hub, …)."""
+    parsed = container_reference(ref.value)
+    if parsed is None or ctx.provider is None or _related(ref, ctx):
+        return None
+    if ctx.provider.registry_region(parsed.host) is not None:
+        return None
+    return Found(
+        f"container image {ref.value} in {_where(ref)} is pulled from {parsed.host}, outside the {ctx.provider.name}"
+        " registries: an instance in a VPC needs a NAT gateway or an EIP to reach it, and its rate limits apply",
+        "copy it into your registry, " + _PACKAGE_HINT,
+    )
+
+
+class ContainerReference(NamedTuple):
+    host: str
+    repository: str
+    tag: str | None
+    digest: str | None
+
+
+_DOCKER_REFERENCE = re.compile(
+    r"(?:(?P<host>[A-Za-z0-9.-]+(?::[0-9]+)?|localhost(?::[0-9]+)?)/)?"
+    r"(?P<repository>[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)"
+    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?"
+)
+
+
+def container_reference(value: str) -> ContainerReference | None:
+    """``value`` read as Docker reads an image name (no host: Docker Hub), or ``None``."""
+    match = _DOCKER_REFERENCE.fullmatch(value)
+    if match is None:
+        return None
+    host = match["host"]
+    repository = match["repository"]
+    if host is not None and "." not in host and ":" not in host and not host.startswith("localhost"):
+        repository, host = f"{host}/{repository}", None  # "library/nginx": a path, not a host
+    return ContainerReference(host or "docker.io", repository, match["tag"], match["digest"])
+
+
 def _short(text: str, limit: int = 60) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
@@ -243,7 +335,9 @@ def check_template(template: Template, project: Project) -> Iterator[Diagnostic]
         spec = project.table.get(ref.resource_type)
         owner = ref.provider or (spec.provider if spec is not None else None) or default
         ctx = Context(template, project, providers.get(owner or ""))
-        for rule, image_rule in IMAGE_CHECKS:
+        for rule, roles, image_rule in IMAGE_CHECKS:
+            if ref.role not in roles:
+                continue
             found = image_rule(ref, ctx)
             if found is not None:
                 yield finding(rule.id, ref.file, ref.span, found.message, found.hint)
@@ -274,7 +368,7 @@ def placeholder_finding(placeholder: Placeholder, ctx: Context) -> Diagnostic | 
 def used_keys(template: Template) -> Iterator[tuple[str, str]]:
     """The (relation section, key) pairs a template uses: literal image IDs and placeholder names."""
     for ref in template.image_refs:
-        if ref.kind is RefKind.LITERAL and ref.role is PropertyRole.IMAGE_ID:
+        if ref.kind is RefKind.LITERAL and ref.role is not PropertyRole.IMAGE_FAMILY:
             yield IMAGE_RELATION, ref.value
     for placeholder in template.placeholders:
         namespace = namespace_of(placeholder.placeholder_type)
