@@ -53,8 +53,11 @@ class Registry(NamedTuple):
             self.process.kill()
 
 
-def start_registry(root: Path, extra_config: str = "", port: int | None = None) -> Registry:
-    """A registry storing under ``root``, on ``port`` (default: a free one)."""
+def start_registry(
+    root: Path, extra_config: str = "", port: int | None = None, relative_urls: bool = False
+) -> Registry:
+    """A registry storing under ``root``, on ``port`` (default: a free one); ``relative_urls``
+    makes its upload Locations relative (so they come back through a proxy in front of it)."""
     binary = require("docker-registry")
     root.mkdir(parents=True, exist_ok=True)
     port = port or _free_port()
@@ -62,7 +65,7 @@ def start_registry(root: Path, extra_config: str = "", port: int | None = None) 
     config.write_text(
         "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n"
         f"storage:\n  filesystem:\n    rootdirectory: {root / 'data'}\n  delete:\n    enabled: true\n"
-        f"http:\n  addr: 127.0.0.1:{port}\n" + extra_config
+        f"http:\n  addr: 127.0.0.1:{port}\n" + ("  relativeurls: true\n" if relative_urls else "") + extra_config
     )
     log = open(root / "registry.log", "wb")  # noqa: SIM115 - owned by the process
     process = subprocess.Popen([binary, "serve", str(config)], stdout=log, stderr=log)
@@ -165,8 +168,9 @@ class Layout:
         return str(descriptor["digest"])
 
 
-def push(layout: Layout, tag: str, destination: str) -> None:
-    """``skopeo copy --all`` of the layout's ``tag`` to ``destination`` (``HOST/REPO:TAG``)."""
+def push(layout: Layout, tag: str, destination: str, credentials: str | None = None) -> None:
+    """``skopeo copy --all`` of the layout's ``tag`` to ``destination`` (``HOST/REPO:TAG``),
+    with ``USER:PASSWORD`` when the registry wants them."""
     skopeo = require("skopeo")
     env = {**os.environ, "HOME": str(layout.root)}  # no user policy file: use an accept-anything one
     policy = layout.root / "policy.json"
@@ -174,6 +178,7 @@ def push(layout: Layout, tag: str, destination: str) -> None:
     subprocess.run(
         [
             skopeo, "--policy", str(policy), "copy", "--all", "--preserve-digests", "--dest-tls-verify=false",
+            *(["--dest-creds", credentials] if credentials else []),
             f"oci:{layout.root}:{tag}", f"docker://{destination}",
         ],
         check=True,
@@ -207,3 +212,118 @@ def pull_all(host: str, repository: str, reference: str) -> str:
             status, data, _ = fetch(host, f"/v2/{repository}/blobs/{blob['digest']}", accept="*/*")
             assert status == 200 and "sha256:" + hashlib.sha256(data).hexdigest() == blob["digest"]
     return digest
+
+
+# --- a registry behind the distribution spec's token auth, with a token issuer here
+
+
+class TokenIssuer:
+    """The token service a registry's ``auth: token:`` points at: checks Basic credentials and
+    issues an RS256 JWT (x5c header, certificate in the registry's root bundle) granting the
+    requested scopes. ``requests`` counts the token requests it answered."""
+
+    def __init__(self, root: Path, username: str, password: str, service: str = "deploypkg-test") -> None:
+        import datetime
+        import http.server
+        import threading
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+        from cryptography.x509.oid import NameOID
+
+        self.username, self.password, self.service, self.issuer = username, password, service, "deploypkg-test-issuer"
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "deploypkg test token issuer")])
+        now = datetime.datetime.now(datetime.timezone.utc)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(self.key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(self.key, hashes.SHA256())
+        )
+        self.cert_der = cert.public_bytes(serialization.Encoding.DER)
+        self.bundle = root / "token-root.pem"
+        root.mkdir(parents=True, exist_ok=True)
+        self.bundle.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        self.requests = 0
+        issuer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                issuer.requests += 1
+                import base64
+                import urllib.parse
+
+                query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+                auth = self.headers.get("Authorization", "")
+                expected = "Basic " + base64.b64encode(f"{issuer.username}:{issuer.password}".encode()).decode()
+                if auth != expected:
+                    self.send_response(401)
+                    self.end_headers()
+                    return
+                body = json.dumps({"token": issuer.token(query.get("scope", []))}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.realm = f"http://127.0.0.1:{self.server.server_address[1]}/token"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def token(self, scopes: list[str]) -> str:
+        import base64
+        import secrets
+
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        def b64(data: bytes) -> str:
+            return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+        access = []
+        for scope in scopes:
+            for one in scope.split(" "):
+                kind, _, rest = one.partition(":")
+                repository, _, actions = rest.rpartition(":")
+                access.append({"type": kind, "name": repository, "actions": actions.split(",")})
+        now = int(time.time())
+        header = {"typ": "JWT", "alg": "RS256", "x5c": [base64.b64encode(self.cert_der).decode()]}
+        claims = {
+            "iss": self.issuer, "sub": self.username, "aud": self.service, "exp": now + 300, "nbf": now - 10,
+            "iat": now, "jti": secrets.token_hex(8), "access": access,
+        }  # fmt: skip
+        signing_input = f"{b64(json.dumps(header).encode())}.{b64(json.dumps(claims).encode())}"
+        signature = self.key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+        return f"{signing_input}.{b64(signature)}"
+
+    def registry_config(self) -> str:
+        return (
+            f"auth:\n  token:\n    realm: {self.realm}\n    service: {self.service}\n"
+            f"    issuer: {self.issuer}\n    rootcertbundle: {self.bundle}\n"
+        )
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def docker_config(directory: Path, host: str, username: str, password: str) -> Path:
+    """A docker config directory holding ``docker login`` credentials for ``host``."""
+    import base64
+
+    directory.mkdir(parents=True, exist_ok=True)
+    auth = base64.b64encode(f"{username}:{password}".encode()).decode()
+    (directory / "config.json").write_text(json.dumps({"auths": {host: {"auth": auth}}}))
+    return directory

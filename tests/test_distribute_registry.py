@@ -204,3 +204,22 @@ def test_without_catalog_registries_the_providers_host_keeps_the_path_and_the_ec
     assert target_reference(enterprise, alicloud, package, acr, "cn-beijing", None) == Reference(
         "acme-registry.cn-beijing.cr.aliyuncs.com", "prod/demo/web", "1.0.0"
     )
+
+
+def test_promote_moves_a_channel_tag_to_the_digest_in_every_regional_registry(
+    tmp_path: Path, registries: dict[str, Registry], pushed: dict[str, str]
+) -> None:
+    from registry_testing import fetch
+
+    env = _env(tmp_path, registries)
+    _publish_web(env, registries["cn-hangzhou"].host)
+    assert env.cli("distribute", "web", "1.0.0", "--region", "cn-beijing").exit_code == 0
+    assert env.cli("release", "web", "1.0.0").exit_code == 0
+    promoted = env.cli("promote", "web", "1.0.0", "--channel", "dev")
+    assert promoted.exit_code == 0, promoted.stderr
+    for region in ("cn-hangzhou", "cn-beijing"):
+        host = registries[region].host
+        assert f"tagged {host}/acme/web:dev" in promoted.stdout
+        status, _, headers = fetch(host, "/v2/acme/web/manifests/dev")
+        assert status == 200 and headers["Docker-Content-Digest"] == pushed["web"]
+    assert "web#dev → 1.0.0" in promoted.stdout

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 import urllib.request
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -135,9 +136,11 @@ def test_presigned_urls_fetch_the_exact_bytes_and_carry_the_regions_scope(
     moto_project: MotoProject, tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
+    started = time.monotonic()
     report = render_to_directory(
         [moto_project.root / "templates"], ["us-west-2", "eu-west-1"], out, RenderOptions(expires=5400)
     )
+    took = time.monotonic() - started
     assert report.regions == ("us-west-2", "eu-west-1")
     for region in report.regions:
         artifacts = _artifacts(out, region)
@@ -153,7 +156,10 @@ def test_presigned_urls_fetch_the_exact_bytes_and_carry_the_regions_scope(
         assert bundle["bucket"] == bucket
         assert signed.path.startswith(f"/{bucket}/") or signed.host.startswith(f"{bucket}.")
         expires_at = datetime.strptime(bundle["expires_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
-        assert abs((expires_at - signed.expires_at).total_seconds()) <= 2
+        # artifacts.json never promises more than the signature gives: it counts from the start of
+        # the render, the signature from the moment it was made (whole seconds on both sides).
+        early = (signed.expires_at - expires_at).total_seconds()
+        assert -1 <= early <= took + 1, (early, took)
         # The public file is a plain URL: no signature, still the region's bucket and bytes.
         public = artifacts["install-script"]["url"]
         assert "X-Amz-Signature" not in public and bucket in public

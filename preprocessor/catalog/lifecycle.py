@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from preprocessor import names
 from preprocessor.catalog.keys import CATALOG, channel_key, service_key
@@ -19,6 +19,7 @@ from preprocessor.catalog.model import (
     Channel,
     ChannelEntry,
     DistributionStatus,
+    PackageType,
     PackageVersion,
     Service,
     VersionStatus,
@@ -35,7 +36,7 @@ from preprocessor.catalog.writes import (
     update_version,
 )
 from preprocessor.errors import CatalogError, ConflictError, InputError, PolicyError
-from providers import get_provider
+from providers import Provider, get_provider
 
 BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 
@@ -164,12 +165,45 @@ def revoke(store: Store, name: str, version: str, reason: str) -> PackageVersion
     return update_version(store, name, version, change)
 
 
-def promote(store: Store, name: str, version: str, channel: str) -> Channel:
+def move_channel_tags(version: PackageVersion, channel: str, provider: Provider) -> list[str]:
+    """Tag the version's image (or chart) ``:CHANNEL`` in every region's registry, at the digest
+    the catalog recorded there, so tools outside deploypkg see the promotion. Done before the
+    channel document is written: a region that fails stops the promotion, and a rerun retags."""
+    from preprocessor.oci.reference import parse_reference
+    from preprocessor.oci.registries import Registries
+
+    registries = Registries(provider.registry_credentials)
+    moved = []
+    for region, distribution in sorted(version.distributions.items()):
+        ref = distribution.image_ref or distribution.chart_ref
+        if distribution.status is not DistributionStatus.AVAILABLE or not ref or not distribution.digest:
+            continue
+        target = parse_reference(ref)
+        client = registries.client(target.registry)
+        manifest = client.get_manifest(target.repository, distribution.digest)
+        if manifest is None:
+            raise CatalogError(
+                f"{version.package} {version.version}: {target.registry}/{target.repository} ({region}) no longer"
+                f" holds {distribution.digest}; the channel was not moved",
+                hint="copy that digest back into the registry (e.g. skopeo copy --all), then promote again",
+                rule="DPK307",
+            )
+        client.put_manifest(target.repository, channel, manifest)
+        moved.append(str(target._replace(tag=channel, digest=None)))
+    return moved
+
+
+def promote(
+    store: Store, name: str, version: str, channel: str, on_tag: Callable[[str], None] | None = None
+) -> Channel:
+    """Point ``channel`` at ``version`` (published, and already on the channel before it in the
+    promotion order). An image or chart is also tagged ``:CHANNEL`` in each region's registry;
+    ``on_tag`` hears each reference tagged."""
     names.check("package", name)
     names.check("version", version)
     names.check("channel", channel)
     info = read_info(store)
-    require_package(store, name)
+    package = require_package(store, name)
     document: PackageVersion = require_version(store, name, version).value
     if document.status is not VersionStatus.PUBLISHED:
         raise PolicyError(
@@ -194,6 +228,10 @@ def promote(store: Store, name: str, version: str, channel: str) -> Channel:
                 f"{name} {version} was never on {before!r}; it reaches {channel!r} only after {before!r}",
                 hint=f"first: deploypkg catalog promote {name} {version} --channel {before}",
             )
+    if package.type in (PackageType.CONTAINER_IMAGE, PackageType.HELM_CHART):
+        for tagged in move_channel_tags(document, channel, get_provider(info.provider)):
+            if on_tag is not None:
+                on_tag(tagged)
     current = read_channel(store, name, channel)
     entry = ChannelEntry(version, now())
     key = channel_key(name, channel)

@@ -530,7 +530,9 @@ def promote(ctx: click.Context, catalog_url: str | None, name: str, version: str
     """Point a channel at a published version, in the catalog's promotion order."""
     from preprocessor.catalog import operations
 
-    result = operations.promote(_open(ctx, catalog_url), name, version, channel)
+    result = operations.promote(
+        _open(ctx, catalog_url), name, version, channel, on_tag=lambda ref: click.echo(f"tagged {ref}")
+    )
     click.echo(f"{name}#{channel} → {result.version}")
 
 

@@ -33,7 +33,7 @@ MANIFEST_TYPES = (
     "application/vnd.docker.distribution.manifest.v2+json",
 )
 INDEX_TYPES = frozenset(MANIFEST_TYPES[0:1] + MANIFEST_TYPES[2:3])
-CHUNK = 4 * 1024 * 1024
+CHUNK = 1024 * 1024
 """Bytes held in memory per blob in flight."""
 
 
@@ -139,22 +139,28 @@ class RegistryClient:
         params: dict[str, str] | None = None,
         url: str | None = None,
         retry_auth: bool = True,
+        content_length: int | None = None,
     ) -> requests.Response:
+        """Send one request, answering an auth challenge once; ``content_length`` sends a streamed
+        ``data`` with that length rather than chunked."""
         import requests
 
         target = url or f"{self.base}{path}"
         for _ in range(3):
             try:
-                response = self._session.request(
-                    method,
-                    target,
-                    headers={**(headers or {}), **self._authorization(scope)},
-                    data=data,
-                    stream=stream,
-                    params=params,
-                    timeout=self._timeout,
-                    allow_redirects=True,
+                prepared = self._session.prepare_request(
+                    requests.Request(
+                        method,
+                        target,
+                        headers={**(headers or {}), **self._authorization(scope)},
+                        data=data,
+                        params=params,
+                    )
                 )
+                if content_length is not None:
+                    prepared.headers.pop("Transfer-Encoding", None)
+                    prepared.headers["Content-Length"] = str(content_length)
+                response = self._session.send(prepared, stream=stream, timeout=self._timeout, allow_redirects=True)
             except requests.RequestException as exc:
                 raise RegistryError(f"{self.registry}: {method} {path} failed ({type(exc).__name__})") from None
             if response.status_code == 401 and retry_auth and self._authenticate(response, scope):
@@ -273,16 +279,16 @@ class RegistryClient:
         try:
             for chunk in response.iter_content(chunk_size=self.chunk_size):
                 hasher.update(chunk)
-                self.bytes_streamed += len(chunk)
+                self._count(len(chunk))
                 yield chunk
         finally:
             response.close()
         if "sha256:" + hasher.hexdigest() != digest:
             raise RegistryError(f"{self.registry}/{repository}: blob {digest} arrived with other bytes")
 
-    def push_blob(self, repository: str, digest: str, chunks: Iterator[bytes]) -> None:
-        """Upload a blob streamed from ``chunks``: one PATCH with a streamed body, then the PUT
-        that names the digest (the registry checks it)."""
+    def push_blob(self, repository: str, digest: str, chunks: Iterator[bytes], size: int | None = None) -> None:
+        """Upload a blob streamed from ``chunks`` (``size`` bytes, when known): one PATCH with a
+        streamed body, then the PUT that names the digest (the registry checks it)."""
         scope = f"repository:{repository}:pull,push"
         started = self.request("POST", f"/v2/{repository}/blobs/uploads/", scope)
         if started.status_code != 202 or not started.headers.get("Location"):
@@ -291,11 +297,17 @@ class RegistryClient:
 
         def counted() -> Iterator[bytes]:
             for chunk in chunks:
-                self.bytes_streamed += len(chunk)
+                self._count(len(chunk))
                 yield chunk
 
         patched = self.request(
-            "PATCH", "", scope, url=location, data=counted(), headers={"Content-Type": "application/octet-stream"}
+            "PATCH",
+            "",
+            scope,
+            url=location,
+            data=counted(),
+            headers={"Content-Type": "application/octet-stream"},
+            content_length=size,
         )
         if patched.status_code != 202 or not patched.headers.get("Location"):
             raise self._fail(patched, f"{self.registry}/{repository}: blob upload of {digest} failed")
@@ -304,6 +316,10 @@ class RegistryClient:
         )
         if done.status_code != 201:
             raise self._fail(done, f"{self.registry}/{repository}: the registry did not accept blob {digest}")
+
+    def _count(self, size: int) -> None:
+        with self._lock:
+            self.bytes_streamed += size
 
     def _absolute(self, location: str) -> str:
         return location if location.startswith(("http://", "https://")) else f"{self.base}{location}"

@@ -11,7 +11,10 @@ that reports success is one the target serves.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 from preprocessor.oci.client import INDEX_TYPES, Manifest, RegistryClient, RegistryError
@@ -19,6 +22,49 @@ from preprocessor.oci.reference import Reference
 
 ClientFor = Callable[[str], RegistryClient]
 """The client of a registry host (shared between copies, so tokens and connections are reused)."""
+
+BLOBS_AT_ONCE = 4
+"""Blobs of one image copied at the same time."""
+READ_AHEAD = 2
+"""Chunks read from the source ahead of the upload, per blob (so reading and writing overlap)."""
+
+
+def _read_ahead(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """``chunks``, read by a thread of its own at most :data:`READ_AHEAD` chunks ahead, so the
+    download and the upload of one blob overlap; an error in reading is raised to the reader."""
+    done = object()
+    buffer: queue.Queue[object] = queue.Queue(maxsize=READ_AHEAD)
+    stop = threading.Event()
+
+    def fill() -> None:
+        try:
+            for chunk in chunks:
+                while not stop.is_set():
+                    try:
+                        buffer.put(chunk, timeout=0.5)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            buffer.put(done)
+        except BaseException as error:  # handed to the consumer, which raises it
+            buffer.put(error)
+
+    reader = threading.Thread(target=fill, name="oci-read", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item = buffer.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            assert isinstance(item, bytes)
+            yield item
+    finally:
+        stop.set()
+        reader.join(timeout=5)
 
 
 class CopyResult(NamedTuple):
@@ -37,16 +83,66 @@ class _Copy:
         self.dst = client_for(target.registry)
         self.same_registry = source.registry == target.registry
         self.manifests = self.copied = self.mounted = self.present = 0
+        self._lock = threading.Lock()
+        self._blobs: dict[str, threading.Event] = {}
+        self._failed: set[str] = set()
 
-    def blob(self, digest: str) -> None:
+    def blob(self, digest: str, size: int | None = None) -> None:
+        """One blob into the target, once per copy (platforms of an index share layers)."""
+        with self._lock:
+            started = self._blobs.get(digest)
+            if started is None:
+                self._blobs[digest] = started = threading.Event()
+                mine = True
+            else:
+                mine = False
+        if not mine:
+            started.wait()
+            if digest in self._failed:
+                raise RegistryError(f"{self.target}: blob {digest} could not be copied")
+            return
+        try:
+            self._blob(digest, size)
+        except BaseException:
+            self._failed.add(digest)
+            raise
+        finally:
+            started.set()
+
+    def _blob(self, digest: str, size: int | None) -> None:
         repo = self.target.repository
         if self.dst.has_blob(repo, digest):
-            self.present += 1
+            outcome = "present"
         elif self.same_registry and self.dst.mount_blob(repo, digest, self.source.repository):
-            self.mounted += 1
+            outcome = "mounted"
         else:
-            self.dst.push_blob(repo, digest, self.src.blob_chunks(self.source.repository, digest))
-            self.copied += 1
+            chunks = _read_ahead(self.src.blob_chunks(self.source.repository, digest))
+            self.dst.push_blob(repo, digest, chunks, size)
+            outcome = "copied"
+        with self._lock:
+            setattr(self, outcome, getattr(self, outcome) + 1)
+
+    def blobs(self, descriptors: list[dict[str, object]]) -> None:
+        """Copy a manifest's config and layers, :data:`BLOBS_AT_ONCE` at a time."""
+        unique: dict[str, int | None] = {}
+        for descriptor in descriptors:
+            digest, size = descriptor.get("digest"), descriptor.get("size")
+            if isinstance(digest, str) and digest:
+                unique[digest] = size if isinstance(size, int) and size >= 0 else None
+        with ThreadPoolExecutor(max(1, min(BLOBS_AT_ONCE, len(unique))), thread_name_prefix="oci-blob") as pool:
+            for future in [pool.submit(self.blob, digest, size) for digest, size in unique.items()]:
+                future.result()
+
+    def child(self, digest: str) -> None:
+        """One manifest of an index (every platform), unless the target has it already."""
+        if self.dst.manifest_digest(self.target.repository, digest) == digest:
+            with self._lock:
+                self.manifests += 1
+            return
+        found = self.src.get_manifest(self.source.repository, digest)
+        if found is None:
+            raise RegistryError(f"{self.source}: the index names {digest}, which the registry does not have")
+        self.manifest(found)
 
     def manifest(self, manifest: Manifest) -> None:
         """Copy what ``manifest`` references, then the manifest itself by digest."""
@@ -56,23 +152,16 @@ class _Copy:
             raise RegistryError(f"{self.source}: manifest {manifest.digest} is not JSON") from None
         media_type = manifest.media_type or str(document.get("mediaType", ""))
         if media_type in INDEX_TYPES or "manifests" in document:
-            for child in document.get("manifests") or []:
-                digest = str(child.get("digest", ""))
-                if self.dst.manifest_digest(self.target.repository, digest) == digest:
-                    self.manifests += 1
-                    continue
-                found = self.src.get_manifest(self.source.repository, digest)
-                if found is None:
-                    raise RegistryError(f"{self.source}: the index names {digest}, which the registry does not have")
-                self.manifest(found)
+            children = [str(child.get("digest", "")) for child in document.get("manifests") or []]
+            with ThreadPoolExecutor(max(1, min(BLOBS_AT_ONCE, len(children))), thread_name_prefix="oci-child") as pool:
+                for future in [pool.submit(self.child, digest) for digest in children]:
+                    future.result()
         else:
-            config = document.get("config") or {}
-            blobs = [config.get("digest")] + [layer.get("digest") for layer in document.get("layers") or []]
-            for blob in blobs:
-                if isinstance(blob, str) and blob:
-                    self.blob(blob)
+            descriptors = [document.get("config") or {}, *(document.get("layers") or [])]
+            self.blobs([d for d in descriptors if isinstance(d, dict)])
         self.dst.put_manifest(self.target.repository, manifest.digest, manifest)
-        self.manifests += 1
+        with self._lock:
+            self.manifests += 1
 
 
 def copy_reference(source: Reference, target: Reference, client_for: ClientFor) -> CopyResult:

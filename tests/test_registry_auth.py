@@ -1,0 +1,98 @@
+"""Registry auth as real registries do it, against docker-registry's own token auth: the
+credentials come from the docker config (what `docker login` writes), the registry answers 401
+with a Bearer challenge, deploypkg gets a token from the realm and retries. No secret is ever
+printed or recorded."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from catalog_testing import CatalogEnv, make_env
+from helpers import run_cli
+from registry_testing import Layout, Registry, TokenIssuer, docker_config, fetch, push, start_registry
+
+USER, PASSWORD = "deployer", "s3cr3t-registry-password"
+
+
+@pytest.fixture(scope="module")
+def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Registry, Registry, TokenIssuer, str]]:
+    root = tmp_path_factory.mktemp("secured")
+    issuer = TokenIssuer(root / "issuer", USER, PASSWORD)
+    source = start_registry(root / "source", issuer.registry_config())
+    target = start_registry(root / "target", issuer.registry_config())
+    layout = Layout(root / "layout")
+    digest = layout.multi_platform("1.0.0")
+    push(layout, "1.0.0", f"{source.host}/acme/web:1.0.0", credentials=f"{USER}:{PASSWORD}")
+    try:
+        yield source, target, issuer, digest
+    finally:
+        source.stop()
+        target.stop()
+        issuer.close()
+
+
+def _catalog(tmp_path: Path, source: Registry, target: Registry) -> CatalogEnv:
+    env = make_env("local", tmp_path)
+    init = env.cli(
+        "init", "--provider", "alicloud", "--bucket-pattern", env.bucket_pattern,
+        "--registry", f"cn-hangzhou={source.host}/acme", "--registry", f"cn-beijing={target.host}/acme",
+    )  # fmt: skip
+    assert init.exit_code == 0, init.stderr
+    return env
+
+
+def test_anonymous_requests_are_refused_by_the_registry(secured: tuple[Registry, Registry, TokenIssuer, str]) -> None:
+    source, _, _, _ = secured
+    status, _, headers = fetch(source.host, "/v2/acme/web/manifests/1.0.0")
+    assert status == 401 and headers["Www-Authenticate"].startswith("Bearer realm=")
+
+
+def test_publish_and_distribute_with_docker_login_credentials(
+    tmp_path: Path, secured: tuple[Registry, Registry, TokenIssuer, str]
+) -> None:
+    source, target, issuer, digest = secured
+    config = tmp_path / "docker"
+    docker_config(config, source.host, USER, PASSWORD)
+    conf = json.loads((config / "config.json").read_text())
+    conf["auths"][target.host] = conf["auths"][source.host]
+    (config / "config.json").write_text(json.dumps(conf))
+    url = _catalog(tmp_path, source, target).url
+
+    def cli(*args: str, docker: Path = config) -> tuple[int, str]:
+        result = run_cli("catalog", "--catalog", url, *args, env={"DOCKER_CONFIG": str(docker)})
+        return result.exit_code, result.stdout + result.stderr
+
+    code, out = cli(
+        "publish", "web", "1.0.0", "--type", "container-image", "--image-ref", f"{source.host}/acme/web:1.0.0"
+    )
+    assert code == 0, out
+    before = issuer.requests
+    code, out = cli("distribute", "web", "1.0.0", "--region", "cn-beijing")
+    assert code == 0, out
+    assert issuer.requests > before  # the copy went through the token flow
+    shown = run_cli("catalog", "--catalog", url, "show", "web", "1.0.0", "--format", "json")
+    assert json.loads(shown.stdout)["distributions"]["cn-beijing"]["digest"] == digest
+    catalog_text = "".join(p.read_text() for p in Path(url.removeprefix("file://")).rglob("*.json"))
+    assert PASSWORD not in catalog_text and PASSWORD not in out
+
+
+def test_wrong_or_missing_credentials_are_a_clear_refusal_without_the_secret(
+    tmp_path: Path, secured: tuple[Registry, Registry, TokenIssuer, str]
+) -> None:
+    source, target, _, _ = secured
+    url = _catalog(tmp_path, source, target).url
+    wrong = docker_config(tmp_path / "wrong", source.host, USER, "not-the-password")
+    nothing = tmp_path / "empty"
+    nothing.mkdir()
+    ref = f"{source.host}/acme/web:1.0.0"
+    for docker in (wrong, nothing):
+        result = run_cli(
+            "catalog", "--catalog", url, "publish", "web", "1.0.0", "--type", "container-image", "--image-ref", ref,
+            env={"DOCKER_CONFIG": str(docker)},
+        )  # fmt: skip
+        assert result.exit_code == 2, result.stderr
+        assert "Traceback" not in result.stderr and "not-the-password" not in result.stderr
+        assert "docker login" in result.stderr
