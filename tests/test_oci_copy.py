@@ -120,3 +120,14 @@ def test_a_missing_source_and_a_dead_target_are_errors(registries: list[Registry
         )
     with pytest.raises(RegistryError, match="failed"):
         copy_reference(parse_reference(image[0]), Reference("127.0.0.1:1", "acme/web", "1.0"), client_for)
+
+
+def test_only_loopback_or_named_registries_get_plain_http(monkeypatch: pytest.MonkeyPatch) -> None:
+    from preprocessor.oci.registries import INSECURE_ENV, Registries
+
+    monkeypatch.delenv(INSECURE_ENV, raising=False)
+    assert Registries().client("127.0.0.1:5000").scheme == "http"
+    assert Registries().client("registry.internal.example:5000").scheme == "https"
+    monkeypatch.setenv(INSECURE_ENV, "registry.internal.example:5000, other.example")
+    assert Registries().client("registry.internal.example:5000").scheme == "http"
+    assert Registries().client("registry.cn-hangzhou.aliyuncs.com").scheme == "https"

@@ -96,3 +96,42 @@ def test_wrong_or_missing_credentials_are_a_clear_refusal_without_the_secret(
         assert result.exit_code == 2, result.stderr
         assert "Traceback" not in result.stderr and "not-the-password" not in result.stderr
         assert "docker login" in result.stderr
+
+
+def test_a_credential_helper_is_run_as_docker_runs_it(tmp_path: Path) -> None:
+    """``credHelpers`` names a program ``docker-credential-NAME``; ``get`` reads the host on stdin."""
+    import os
+    import stat
+
+    from preprocessor.oci.auth import docker_credentials
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    helper = bin_dir / "docker-credential-vault"
+    helper.write_text(
+        "#!/bin/sh\nread host\n"
+        'if [ "$1" = get ] && [ "$host" = registry.example.com ]; then\n'
+        '  echo \'{"ServerURL": "registry.example.com", "Username": "robot", "Secret": "from-the-helper"}\'\n'
+        "else echo 'credentials not found in native keychain'; exit 1; fi\n"
+    )
+    helper.chmod(helper.stat().st_mode | stat.S_IXUSR)
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"credHelpers": {"registry.example.com": "vault", "other.example.com": "vault"}}))
+    old_path = os.environ["PATH"]
+    os.environ["PATH"] = f"{bin_dir}{os.pathsep}{old_path}"
+    try:
+        found = docker_credentials("registry.example.com", config)
+        assert found is not None and (found.username, found.secret) == ("robot", "from-the-helper")
+        assert "from-the-helper" not in repr(found)
+        assert docker_credentials("other.example.com", config) is None  # "not found": anonymous
+    finally:
+        os.environ["PATH"] = old_path
+
+
+def test_ecr_credentials_come_from_boto3(aws_env: object) -> None:
+    """GetAuthorizationToken against the moto server: the ECR host's account and region."""
+    from providers.aws_registry import ecr_credentials
+
+    assert ecr_credentials("registry.example.com") is None
+    found = ecr_credentials("111122223333.dkr.ecr.eu-west-1.amazonaws.com")
+    assert found is not None and found.username == "AWS" and found.secret

@@ -78,17 +78,24 @@ class RegistryClient:
 
     # --- transport and auth
 
-    def _authorization(self, scope: str) -> dict[str, str]:
-        with self._lock:
-            token = self._tokens.get(scope)
-            if token is not None:
-                return {"Authorization": f"Bearer {token}"}
-            if self._basic and self._credentials is not None:
-                return {"Authorization": self._credentials.basic()}
+    def _authorization(self, scope: str, locked: bool = False) -> dict[str, str]:
+        if not locked:
+            with self._lock:
+                return self._authorization(scope, locked=True)
+        token = self._tokens.get(scope)
+        if token is not None:
+            return {"Authorization": f"Bearer {token}"}
+        if self._basic and self._credentials is not None:
+            return {"Authorization": self._credentials.basic()}
         return {}
 
-    def _authenticate(self, response: requests.Response, scope: str) -> bool:
-        """Answer a 401's challenge for ``scope``; False when there is nothing more to try."""
+    def _authenticate(self, response: requests.Response, scope: str, sent: str | None) -> bool:
+        """Answer a 401's challenge for ``scope`` (``sent``: the Authorization header the refused
+        request carried); False when there is nothing more to try."""
+        with self._lock:
+            now = self._authorization(scope, locked=True).get("Authorization")
+        if now is not None and now != sent:
+            return True  # another thread got a token meanwhile: retry with it
         header = response.headers.get("WWW-Authenticate", "")
         challenge = Challenge(header)
         if challenge.scheme == "basic":
@@ -147,12 +154,13 @@ class RegistryClient:
 
         target = url or f"{self.base}{path}"
         for _ in range(3):
+            authorization = self._authorization(scope)
             try:
                 prepared = self._session.prepare_request(
                     requests.Request(
                         method,
                         target,
-                        headers={**(headers or {}), **self._authorization(scope)},
+                        headers={**(headers or {}), **authorization},
                         data=data,
                         params=params,
                     )
@@ -163,7 +171,8 @@ class RegistryClient:
                 response = self._session.send(prepared, stream=stream, timeout=self._timeout, allow_redirects=True)
             except requests.RequestException as exc:
                 raise RegistryError(f"{self.registry}: {method} {path} failed ({type(exc).__name__})") from None
-            if response.status_code == 401 and retry_auth and self._authenticate(response, scope):
+            sent = authorization.get("Authorization")
+            if response.status_code == 401 and retry_auth and self._authenticate(response, scope, sent):
                 response.close()
                 continue
             return response
