@@ -92,4 +92,5 @@ PROVIDER = Provider(
     cross_region_copy="server",  # S3 CopyObject reads from any region
     image_copier=_ec2_copier,
     registry_credentials=_ecr_credentials,
+    registry_pull_tokens=True,
 )

@@ -126,6 +126,9 @@ class Provider:
     registry_credentials: Callable[[str], RegistryCredentials | None] | None = None
     """The provider's own credentials for one of its registry hosts (ECR: a token from boto3);
     ``None`` for a host that is not its registry. Tried before the docker config."""
+    registry_pull_tokens: bool = False
+    """``registry_credentials`` are short-lived pull tokens (ECR: 12 hours), fit to write into a
+    rendered template's pull-credential placeholder; a static password never is."""
     """How to copy an image outside deploypkg, for providers whose copies are recorded."""
     extras: Mapping[str, str] = field(default_factory=dict)
 

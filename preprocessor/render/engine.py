@@ -8,6 +8,8 @@ everything in a temporary directory → move it into place.
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
@@ -85,6 +87,10 @@ encoding the manifest and each region's ``artifacts.json``, writing the staged o
 moving it into place."""
 
 
+REGISTRY_KINDS = frozenset({"acrimage", "container", "helmchart"})
+"""Artifacts pulled from a registry: a pull-credential placeholder is for their registries."""
+
+
 class _Prepared(NamedTuple):
     """What rendering a template needs that no region changes."""
 
@@ -111,8 +117,8 @@ def _record(fields: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in fields.items() if value is not None}
 
 
-def _prepare(source: Source, template: Template) -> _Prepared:
-    uses = uses_of(template, source.project)
+def _prepare(source: Source, template: Template, pull_secrets: bool) -> _Prepared:
+    uses = uses_of(template, source.project, pull_secrets=pull_secrets)
     plan = plan_splice(template.text, [(use.span, use.old) for use in uses])
     file = source.output_text
     records = [
@@ -189,8 +195,8 @@ class _Renderer:
         for source in self.sources:
             uses = self._prepared_for(source, source.template).uses if source.template is not None else []
             for use in uses:
-                resolved = self.resolver(source.project).resolve(use.spec)
-                regions.update(resolved.version.distributions)
+                if use.spec is not None:
+                    regions.update(self.resolver(source.project).resolve(use.spec).version.distributions)
         if not regions:
             raise InputError(
                 "--all-regions found no region: no `regions` in the config and no package distributions",
@@ -207,7 +213,7 @@ class _Renderer:
             if prepared.uses:
                 resolver = self.resolver(prepared.source.project)
                 pairs = wanted.setdefault(id(resolver), (resolver, {}))[1]
-                pairs.update(dict.fromkeys((use.spec, use.kind) for use in prepared.uses))
+                pairs.update(dict.fromkeys((use.spec, use.kind) for use in prepared.uses if use.spec is not None))
         for resolver, pairs in wanted.values():
             resolver.prefetch(list(pairs), regions)
         self.seconds["resolve"] += time.perf_counter() - started
@@ -233,9 +239,52 @@ class _Renderer:
         """The region-independent part of a template's render, made once per template."""
         prepared = self._prepared.get(id(template))
         if prepared is None:
-            prepared = _prepare(source, template)
+            prepared = _prepare(source, template, self.fills_pull_secrets(source.project))
             self._prepared[id(template)] = prepared
         return prepared
+
+    def fills_pull_secrets(self, project: Project) -> bool:
+        """Whether the project's catalog provider issues short-lived registry pull tokens (ECR):
+        then pull-credential placeholders are filled; else they are left for Compute Nest (DPK206)."""
+        provider = self.resolver(project).provider
+        return provider is not None and provider.registry_pull_tokens and provider.registry_credentials is not None
+
+    def _pull_secret(
+        self, resolver: ArtifactResolver, pulled: list[Artifact], template: Template, use: Use, region: str
+    ) -> tuple[str, str]:
+        """The base64 docker config JSON (what a Kubernetes ``.dockerconfigjson`` holds) with a
+        pull token for each registry the template's images and charts are in, in this region."""
+        from preprocessor.errors import PolicyError
+        from preprocessor.oci.reference import parse_reference
+
+        provider = resolver.provider
+        hosts = sorted({parse_reference(artifact.value).registry for artifact in pulled})
+
+        def refusal(message: str, hint: str) -> PolicyError:
+            span = use.span
+            return PolicyError(
+                message, file=template.display, line=span.line, column=span.column, hint=hint, rule="DPK311"
+            )
+
+        if not hosts or provider is None or provider.registry_credentials is None:
+            raise refusal(
+                f"{use.old} in {region}: the template uses no container image or chart, so there is no registry"
+                " to get a pull token for",
+                "use the placeholder in the template whose images it pulls, or pull inside the VPC with a role",
+            )
+        auths = {}
+        for host in hosts:
+            credentials = provider.registry_credentials(host)
+            if credentials is None:
+                raise refusal(
+                    f"{use.old} in {region}: {host} is not a {provider.name} registry that issues pull tokens;"
+                    " deploypkg never writes a static password into a template",
+                    "keep the images in the provider's registry, or let the cluster pull with its own role"
+                    " or the registry's credential helper",
+                )
+            auths[host] = {"auth": base64.b64encode(f"{credentials.username}:{credentials.secret}".encode()).decode()}
+        config = json.dumps({"auths": auths}, separators=(",", ":")).encode()
+        return base64.b64encode(config).decode("ascii"), ", ".join(hosts)
 
     def _artifact(self, resolver: ArtifactResolver, spec: PackageSpec, kind: str, region: str) -> _Resolved:
         """The region's artifact for (spec, kind), with its manifest label: resolved (and timed)
@@ -269,17 +318,27 @@ class _Renderer:
         resolver = self.resolver(source.project)
         region = result.name
         safe = self._safe_values
-        found = [self._artifact(resolver, use.spec, use.kind, region) for use in uses]
-        values = [resolved.artifact.value for resolved in found]
-        for use, resolved, value in zip(uses, found, values, strict=True):
-            artifact = resolved.artifact
+        found = [self._artifact(resolver, use.spec, use.kind, region) if use.spec is not None else None for use in uses]
+        pulled = [
+            r.artifact for r in found if r is not None and r.artifact.kind in ("acrimage", "container", "helmchart")
+        ]
+        values: list[str] = []
+        records: list[dict[str, Any]] = []
+        for use, resolved, record in zip(uses, found, prepared.records, strict=True):
+            if resolved is None:  # a pull-credential placeholder: a token for the template's registries
+                value, hosts = self._pull_secret(resolver, pulled, template, use, region)
+                result.credential_files.add(prepared.source.output)
+                records.append({**record, "new": f"docker config JSON (base64) with pull tokens for {hosts}"})
+                values.append(value)
+                continue
+            artifact, value = resolved.artifact, resolved.artifact.value
             if type(value) is not str or value not in safe:  # a malformed catalog may hold a non-string
                 check_value(value, template.display, use.span, resolved.label)
                 safe.add(value)
             result.artifacts[(artifact.package, artifact.version, artifact.kind)] = artifact
-        result.substitutions.extend(
-            {**record, **resolved.record} for record, resolved in zip(prepared.records, found, strict=True)
-        )
+            records.append({**record, **resolved.record})
+            values.append(value)
+        result.substitutions.extend(records)
         text = prepared.plan.apply(values)
         signature = (id(template), tuple(value_class(value) for value in values))  # values checked above
         if recheck or signature not in self._verified:
@@ -363,7 +422,8 @@ class _Renderer:
         produced = {(ref.span.line, ref.span.column) for ref in template.image_refs if ref.value in written}
         found = _validate([template], project)
         _refuse_on_errors([d for d in found if not (d.rule_id == "DPK102" and (d.line, d.column) in produced)])
-        result.files[source.output] = self._splice(_prepare(source, template), result, recheck=True)
+        prepared = _prepare(source, template, self.fills_pull_secrets(project))
+        result.files[source.output] = self._splice(prepared, result, recheck=True)
 
 
 def _store_credentials_expiry(store: Any) -> datetime | None:
@@ -446,10 +506,16 @@ def render_to_directory(
         diagnostics.extend(_validate(templates, project))
     _refuse_on_errors(diagnostics)
     warnings = _warnings_of(diagnostics)
-    warnings.extend(_credential_placeholders(source.template for source in sources if source.template is not None))
     validated = time.perf_counter()
 
     renderer = _Renderer(sources, options)
+    warnings.extend(
+        _credential_placeholders(
+            source.template
+            for source in sources
+            if source.template is not None and not renderer.fills_pull_secrets(source.project)
+        )
+    )
     renderer.seconds["load"] = loaded - started
     renderer.seconds["validate"] = validated - loaded
     excluded: dict[str, str] = {}
@@ -491,8 +557,9 @@ def render_to_directory(
         outputs.append((prefix + ARTIFACTS_NAME, json_bytes(artifacts_document(done))))
     written = time.perf_counter()
     renderer.seconds["manifest"] = written - started
+    private = frozenset(f"{done.name}/{path.as_posix()}" for done in rendered for path in done.credential_files)
     with StagedDirectory(target) as staged:
-        staged.write_all(outputs)
+        staged.write_all(outputs, private)
         staged.commit()
     renderer.seconds["write"] = time.perf_counter() - written
     return RenderReport(

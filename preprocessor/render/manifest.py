@@ -28,6 +28,8 @@ class RegionOutput:
     (fields that do not apply are left out, never null)."""
     artifacts: dict[tuple[str, str, str], Artifact] = field(default_factory=dict)
     """(package, version, kind) → the artifact the region's files use."""
+    credential_files: set[PurePosixPath] = field(default_factory=set)
+    """Rendered files holding a registry pull token: written 0600, listed in the manifest."""
 
 
 def artifacts_document(region: RegionOutput) -> dict[str, Any]:
@@ -56,6 +58,11 @@ def manifest_document(
         "regions": {
             region.name: {
                 "files": sorted(p.as_posix() for p in (*region.files, *region.copies)),
+                **(
+                    {"credential_files": sorted(p.as_posix() for p in region.credential_files)}
+                    if region.credential_files
+                    else {}
+                ),
                 "substitutions": sorted(
                     region.substitutions,
                     key=lambda sub: (sub["file"], sub.get("line", 0), sub.get("column", 0), sub["kind"]),

@@ -95,9 +95,9 @@ def _checked_relative(relative: str) -> str:
     return relative
 
 
-def _write_new(path: str, data: bytes) -> None:
-    """Create ``path`` (it must not exist) holding ``data``."""
-    descriptor = os.open(path, _NEW_FILE, 0o666)
+def _write_new(path: str, data: bytes, mode: int = 0o666) -> None:
+    """Create ``path`` (it must not exist) holding ``data`` (``mode``, less the umask)."""
+    descriptor = os.open(path, _NEW_FILE, mode)
     try:
         view = memoryview(data)
         while view:
@@ -130,19 +130,23 @@ class StagedDirectory:
             handle.write(data)
         return path
 
-    def write_all(self, files: Iterable[tuple[str, bytes | Path]]) -> None:
+    def write_all(self, files: Iterable[tuple[str, bytes | Path]], private: frozenset[str] = frozenset()) -> None:
         """Write many files (bytes, or a path to copy) given by POSIX paths relative to the
         output directory: each directory is created once, each file with one open, write and
-        close (no per-file Path objects: thousands of outputs are common)."""
+        close (no per-file Path objects: thousands of outputs are common). ``private`` paths
+        (they hold a credential) are created 0600."""
         root = os.fspath(self.root)
-        items = [(os.path.join(root, _checked_relative(relative)), content) for relative, content in files]
-        for directory in sorted({os.path.dirname(path) for path, _ in items}):
+        items = [
+            (os.path.join(root, _checked_relative(relative)), content, relative in private)
+            for relative, content in files
+        ]
+        for directory in sorted({os.path.dirname(path) for path, _, _ in items}):
             os.makedirs(directory, exist_ok=True)
-        for path, content in items:
+        for path, content, secret in items:
             if isinstance(content, Path):
                 shutil.copy2(content, path, follow_symlinks=True)
             else:
-                _write_new(path, content)
+                _write_new(path, content, 0o600 if secret else 0o666)
 
     def copy_file(self, source: Path, relative: PurePosixPath | str) -> Path:
         path = self.path(relative)

@@ -22,12 +22,15 @@ class Use(NamedTuple):
     span: Span
     old: str
     kind: str
-    spec: PackageSpec
+    spec: PackageSpec | None
+    """The package; ``None`` for a pull-credential placeholder (filled from the registries)."""
     resource: str | None
     property: str | None
 
 
-def uses_of(template: Template, project: Project) -> list[Use]:
+def uses_of(template: Template, project: Project, *, pull_secrets: bool = False) -> list[Use]:
+    """What render replaces in ``template``; ``pull_secrets``: also the pull-credential
+    placeholders (the provider issues pull tokens), else they are left in place."""
     uses: list[Use] = []
     for ref in template.image_refs:
         association = project.image_association(ref.value) if ref.kind is RefKind.LITERAL else None
@@ -37,7 +40,9 @@ def uses_of(template: Template, project: Project) -> list[Use]:
     ctx: Context | None = None
     for placeholder in template.placeholders:
         if placeholder.is_credential():
-            continue  # Compute Nest's to fill in at deploy time (DPK206)
+            if pull_secrets:
+                uses.append(_use(template, placeholder, "pullsecret", None))
+            continue  # else Compute Nest's to fill in at deploy time (DPK206)
         association = project.placeholder_association(placeholder.placeholder_type, placeholder.name)
         if association is None or placeholder.placeholder_type not in PLACEHOLDER_TYPES:
             ctx = ctx or placeholder_context(template, project)
@@ -48,7 +53,7 @@ def uses_of(template: Template, project: Project) -> list[Use]:
     return uses
 
 
-def _use(template: Template, ref: ImageRef | Placeholder, kind: str, spec: PackageSpec) -> Use:
+def _use(template: Template, ref: ImageRef | Placeholder, kind: str, spec: PackageSpec | None) -> Use:
     span = ref.span
     resource = ref.resource
     prop = ref.property
