@@ -138,20 +138,18 @@ _RULES = (
         validate=False,
     ),
     _render_only("DPK305", "private-package", E, "The package is private and the account is not its owner."),
-    Rule(
-        "DPK306", "unknown-package", E, "The package, version or channel does not exist in the catalog.", validate=False
-    ),
-    Rule(
-        "DPK307", "object-missing", E, "The catalog names a regional object that is not in the store.", validate=False
-    ),
+    _render_only("DPK306", "unknown-package", E, "The package, version or channel does not exist in the catalog."),
+    _render_only("DPK307", "object-missing", E, "The catalog names a regional object that is not in the store."),
     _render_only("DPK308", "no-published-version", E, "The package has no published version to default to."),
     _render_only("DPK309", "presign-expiry", W, "The presigned URL dies before its requested expiry."),
-    Rule(
-        "DPK310",
-        "package-type-mismatch",
+    _render_only(
+        "DPK310", "package-type-mismatch", E, "A reference needs another package type than the associated package's."
+    ),
+    _render_only(
+        "DPK311",
+        "pull-secret-unavailable",
         E,
-        "A reference needs another package type than the associated package's.",
-        validate=False,
+        "A pull-credential placeholder cannot be filled with a short-lived token for the template's registries.",
     ),
 )
 
