@@ -131,3 +131,30 @@ def test_only_loopback_or_named_registries_get_plain_http(monkeypatch: pytest.Mo
     monkeypatch.setenv(INSECURE_ENV, "registry.internal.example:5000, other.example")
     assert Registries().client("registry.internal.example:5000").scheme == "http"
     assert Registries().client("registry.cn-hangzhou.aliyuncs.com").scheme == "https"
+
+
+def test_a_descriptor_without_a_sha256_digest_is_refused_before_any_request() -> None:
+    """Digests from a manifest go into request paths: ``../`` or another algorithm is refused."""
+    from preprocessor.oci.client import Manifest
+
+    body = json.dumps({"schemaVersion": 2, "manifests": [{"digest": "../../v2/_catalog"}]}).encode()
+
+    class Source:
+        registry = "source.example"
+
+        def get_manifest(self, repository: str, reference: str) -> Manifest:
+            return Manifest(body, "application/vnd.oci.image.index.v1+json", "sha256:" + "0" * 64)
+
+    class Target:
+        def __getattr__(self, name: str) -> object:
+            raise AssertionError(f"the target was asked {name}")
+
+    def client_for(host: str) -> object:
+        return Source() if host == "source.example" else Target()
+
+    with pytest.raises(RegistryError, match="without a sha256 digest"):
+        copy_reference(
+            parse_reference("source.example/acme/web:1"),
+            Reference("target.example", "acme/web", "1"),
+            client_for,  # type: ignore[arg-type]
+        )

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 from preprocessor.oci.client import INDEX_TYPES, Manifest, RegistryClient, RegistryError
-from preprocessor.oci.reference import Reference
+from preprocessor.oci.reference import DIGEST, Reference
 
 ClientFor = Callable[[str], RegistryClient]
 """The client of a registry host (shared between copies, so tokens and connections are reused)."""
@@ -36,20 +36,24 @@ def _read_ahead(chunks: Iterator[bytes]) -> Iterator[bytes]:
     buffer: queue.Queue[object] = queue.Queue(maxsize=READ_AHEAD)
     stop = threading.Event()
 
+    def offer(item: object) -> bool:
+        """Hand ``item`` over unless the consumer has gone (then False)."""
+        while not stop.is_set():
+            try:
+                buffer.put(item, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def fill() -> None:
         try:
             for chunk in chunks:
-                while not stop.is_set():
-                    try:
-                        buffer.put(chunk, timeout=0.5)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not offer(chunk):
                     return
-            buffer.put(done)
+            offer(done)
         except BaseException as error:  # handed to the consumer, which raises it
-            buffer.put(error)
+            offer(error)
 
     reader = threading.Thread(target=fill, name="oci-read", daemon=True)
     reader.start()
@@ -104,7 +108,8 @@ class _Copy:
         try:
             self._blob(digest, size)
         except BaseException:
-            self._failed.add(digest)
+            with self._lock:
+                self._failed.add(digest)
             raise
         finally:
             started.set()
@@ -133,6 +138,15 @@ class _Copy:
             for future in [pool.submit(self.blob, digest, size) for digest, size in unique.items()]:
                 future.result()
 
+    def _digest(self, descriptor: object, manifest: Manifest) -> str:
+        """A descriptor's digest, checked: it goes into request paths."""
+        digest = descriptor.get("digest") if isinstance(descriptor, dict) else None
+        if not isinstance(digest, str) or not DIGEST.fullmatch(digest):
+            raise RegistryError(
+                f"{self.source}: manifest {manifest.digest} has a descriptor without a sha256 digest ({digest!r})"
+            )
+        return digest
+
     def child(self, digest: str) -> None:
         """One manifest of an index (every platform), unless the target has it already."""
         if self.dst.manifest_digest(self.target.repository, digest) == digest:
@@ -151,14 +165,16 @@ class _Copy:
         except ValueError:
             raise RegistryError(f"{self.source}: manifest {manifest.digest} is not JSON") from None
         media_type = manifest.media_type or str(document.get("mediaType", ""))
+        if not isinstance(document, dict):
+            raise RegistryError(f"{self.source}: manifest {manifest.digest} is not a JSON object")
         if media_type in INDEX_TYPES or "manifests" in document:
-            children = [str(child.get("digest", "")) for child in document.get("manifests") or []]
+            children = [self._digest(child, manifest) for child in document.get("manifests") or []]
             with ThreadPoolExecutor(max(1, min(BLOBS_AT_ONCE, len(children))), thread_name_prefix="oci-child") as pool:
                 for future in [pool.submit(self.child, digest) for digest in children]:
                     future.result()
         else:
-            descriptors = [document.get("config") or {}, *(document.get("layers") or [])]
-            self.blobs([d for d in descriptors if isinstance(d, dict)])
+            descriptors = [document.get("config"), *(document.get("layers") or [])]
+            self.blobs([{"digest": self._digest(d, manifest), "size": d.get("size")} for d in descriptors if d])
         self.dst.put_manifest(self.target.repository, manifest.digest, manifest)
         with self._lock:
             self.manifests += 1
