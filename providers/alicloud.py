@@ -76,8 +76,9 @@ PROVIDER = Provider(
     custom_image_prefix="m-",
     # Public images are named, e.g. ubuntu_22_04_x64_20G_alibase_20230907.vhd.
     public_image=re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*\.(?:vhd|qcow2|raw)"),
-    # ROS accepts a name prefix such as centos_7 and picks the newest matching public image.
-    name_prefix=re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*"),
+    # ROS accepts a name prefix such as centos_7 (or aliyun_3_x64_20G_alibase_, as Alibaba's own
+    # ros-templates write it) and picks the newest matching public image.
+    name_prefix=re.compile(r"[a-z][a-z0-9]*(?:_[A-Za-z0-9]+)*_?"),
     object_endpoint="oss-{region}.aliyuncs.com",
     object_internal_endpoint="oss-{region}-internal.aliyuncs.com",
     s3_endpoint="https://s3.oss-{region}.aliyuncs.com",

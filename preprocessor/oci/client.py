@@ -35,6 +35,8 @@ MANIFEST_TYPES = (
 INDEX_TYPES = frozenset(MANIFEST_TYPES[0:1] + MANIFEST_TYPES[2:3])
 CHUNK = 1024 * 1024
 """Bytes held in memory per blob in flight."""
+POOL_SIZE = 32
+"""Connections kept open per registry host."""
 
 
 class Manifest(NamedTuple):
@@ -70,6 +72,10 @@ class RegistryClient:
         self._timeout = timeout
         self.chunk_size = chunk_size
         self._session = requests.Session()
+        # Many blobs and regions at once share one client per host: keep their connections open.
+        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE)
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
         self._tokens: dict[str, str] = {}
         self._basic = False
         self._lock = threading.Lock()

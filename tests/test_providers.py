@@ -1,0 +1,26 @@
+"""Image-ID classes of real values (Alibaba Cloud's own aliyun/ros-templates, provider docs)."""
+
+from __future__ import annotations
+
+import pytest
+
+from providers import ImageIdClass, get_provider
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("m-bp1g7004ksh0oeuc1234", ImageIdClass.CUSTOM),
+        ("ubuntu_22_04_x64_20G_alibase_20230907.vhd", ImageIdClass.PUBLIC),
+        ("centos_7", ImageIdClass.NAME_PREFIX),
+        ("ubuntu_22_04_x64", ImageIdClass.NAME_PREFIX),
+        # ros-templates: documents/solution/...-multimedia-data.yml, resources/sae/application-case3.yml
+        ("aliyun_3_9_x64_20G_alibase_", ImageIdClass.NAME_PREFIX),
+        ("aliyun_3_x64_20G_alibase_", ImageIdClass.NAME_PREFIX),
+        ("m-123", ImageIdClass.MALFORMED),
+        ("Centos_7", ImageIdClass.MALFORMED),
+        ("centos__7", ImageIdClass.MALFORMED),
+    ],
+)
+def test_alicloud_image_values_are_classified_as_ros_reads_them(value: str, expected: ImageIdClass) -> None:
+    assert get_provider("alicloud").classify_image(value) is expected
