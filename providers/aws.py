@@ -6,7 +6,7 @@ import re
 from typing import TYPE_CHECKING
 
 from preprocessor.model import PropertyRole
-from providers.spec import Dialect, ImageCopier, PropertySpec, Provider, ResourceSpec
+from providers.spec import Dialect, ImageCopier, ImageSharer, PropertySpec, Provider, ResourceSpec
 
 if TYPE_CHECKING:
     from preprocessor.oci.auth import Credentials as RegistryCredentials
@@ -67,6 +67,12 @@ def _ec2_copier() -> ImageCopier:
     return EC2ImageCopier()
 
 
+def _ec2_sharer() -> ImageSharer:
+    from providers.aws_images import EC2ImageSharer
+
+    return EC2ImageSharer()
+
+
 def _ecr_credentials(host: str) -> RegistryCredentials | None:
     from providers.aws_registry import ecr_credentials
 
@@ -91,6 +97,7 @@ PROVIDER = Provider(
     template_version_key="AWSTemplateFormatVersion",
     cross_region_copy="server",  # S3 CopyObject reads from any region
     image_copier=_ec2_copier,
+    image_sharer=_ec2_sharer,
     registry_credentials=_ecr_credentials,
     registry_pull_tokens=True,
 )

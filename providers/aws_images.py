@@ -11,7 +11,7 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from providers.spec import ImageCopy
+from providers.spec import ImageCopy, ImagePermissions
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -89,3 +89,40 @@ class EC2ImageCopier:
         self, region: str, image_id: str, timeout: float, poll: float, stop: threading.Event
     ) -> ImageCopy:
         return wait_available(region, image_id, timeout, poll, stop)
+
+
+class EC2ImageSharer:
+    """The AWS :class:`~providers.spec.ImageSharer`: an AMI's launch permissions
+    (``DescribeImageAttribute`` / ``ModifyImageAttribute``; ``all`` is the public group)."""
+
+    service = "EC2 launch permissions"
+
+    def read(self, region: str, image_id: str) -> ImagePermissions:
+        found = ec2_client(region).describe_image_attribute(ImageId=image_id, Attribute="launchPermission")
+        permissions = found.get("LaunchPermissions", [])
+        public = any(p.get("Group") == "all" for p in permissions)
+        return ImagePermissions(public, frozenset(str(p["UserId"]) for p in permissions if p.get("UserId")))
+
+    def image_owner(self, region: str, image_id: str) -> str | None:
+        images = ec2_client(region).describe_images(ImageIds=[image_id]).get("Images", [])
+        return str(images[0]["OwnerId"]) if images and images[0].get("OwnerId") else None
+
+    def apply(self, region: str, image_id: str, actual: ImagePermissions, wanted: ImagePermissions) -> None:
+        add: list[dict[str, str]] = [{"UserId": a} for a in sorted(wanted.accounts - actual.accounts)]
+        remove: list[dict[str, str]] = [{"UserId": a} for a in sorted(actual.accounts - wanted.accounts)]
+        if wanted.public and not actual.public:
+            add.append({"Group": "all"})
+        if actual.public and not wanted.public:
+            remove.append({"Group": "all"})
+        if not add and not remove:
+            return
+        change: dict[str, list[dict[str, str]]] = {}
+        if add:
+            change["Add"] = add
+        if remove:
+            change["Remove"] = remove
+        ec2_client(region).modify_image_attribute(
+            ImageId=image_id,
+            Attribute="launchPermission",
+            LaunchPermission=change,  # type: ignore[arg-type]
+        )

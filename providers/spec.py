@@ -81,6 +81,29 @@ class ImageCopier(Protocol):
         ...
 
 
+class ImagePermissions(NamedTuple):
+    """Who may launch a machine image: everyone (public), or these accounts."""
+
+    public: bool
+    accounts: frozenset[str]
+
+
+class ImageSharer(Protocol):
+    """A provider's own machine-image permissions: read and change who may launch an image."""
+
+    service: str
+
+    def read(self, region: str, image_id: str) -> ImagePermissions: ...
+
+    def image_owner(self, region: str, image_id: str) -> str | None:
+        """The account that owns the image (it needs no permission)."""
+        ...
+
+    def apply(self, region: str, image_id: str, actual: ImagePermissions, wanted: ImagePermissions) -> None:
+        """Change the permissions from ``actual`` to ``wanted`` (only the difference is sent)."""
+        ...
+
+
 CopyAcrossRegions = Literal["server", "stream"]
 
 
@@ -123,6 +146,9 @@ class Provider:
     """Makes the copier that replicates machine images (imported only when called); ``None``:
     copies are made outside deploypkg and recorded with ``--image REGION=ID``."""
     record_images_help: str = ""
+    image_sharer: Callable[[], ImageSharer] | None = None
+    """Makes the sharer that sets who may launch the provider's machine images (imported only
+    when called); ``None``: deploypkg does not set them (yet) on this cloud."""
     registry_credentials: Callable[[str], RegistryCredentials | None] | None = None
     """The provider's own credentials for one of its registry hosts (ECR: a token from boto3);
     ``None`` for a host that is not its registry. Tried before the docker config."""

@@ -20,6 +20,7 @@ import click
 from preprocessor.catalog.opening import StoreOptions
 from preprocessor.cli.options import ProviderName, format_option, store_options
 from preprocessor.errors import InputError
+from preprocessor.output import printable
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -44,7 +45,7 @@ def _catalog_option(function: F) -> F:
 class _WorkflowOrder(click.Group):
     """Commands listed in the order a provider uses them."""
 
-    ORDER = ("init", "publish", "distribute", "release", "promote", "revoke", "service", "list", "show")
+    ORDER = ("init", "publish", "distribute", "release", "promote", "revoke", "service", "audit", "list", "show")
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         known = super().list_commands(ctx)
@@ -478,6 +479,7 @@ def distribute(
         else:
             how = "already there" if outcome.skipped else f"done in {outcome.seconds:.1f} s"
             click.echo(f"{outcome.region}: {outcome.status.value} {outcome.value} ({how})")
+    _share(ctx, store, [name])
     if failed:
         click.echo(
             f"deploypkg: {failed} of {len(outcomes)} regions did not complete; fix the cause and rerun "
@@ -500,8 +502,10 @@ def release(ctx: click.Context, catalog_url: str | None, name: str, version: str
     """Publish a draft: it becomes immutable and usable in every available region."""
     from preprocessor.catalog import operations
 
-    ver = operations.release(_open(ctx, catalog_url), name, version, regions)
+    store = _open(ctx, catalog_url)
+    ver = operations.release(store, name, version, regions)
     click.echo(f"released {name} {version}: available in {', '.join(ver.available_regions())}")
+    _share(ctx, store, [name])
 
 
 @catalog.command()
@@ -514,8 +518,10 @@ def revoke(ctx: click.Context, catalog_url: str | None, name: str, version: str,
     """Revoke a version: render refuses it from now on."""
     from preprocessor.catalog import operations
 
-    ver = operations.revoke(_open(ctx, catalog_url), name, version, reason)
+    store = _open(ctx, catalog_url)
+    ver = operations.revoke(store, name, version, reason)
     click.echo(f"revoked {name} {version} at {ver.revoked_at}: {ver.revoked_reason}")
+    _share(ctx, store, [name])
 
 
 @catalog.command()
@@ -561,8 +567,9 @@ def service(
     from preprocessor.catalog import operations
     from preprocessor.catalog.model import Visibility
 
+    store = _open(ctx, catalog_url)
     result = operations.service(
-        _open(ctx, catalog_url),
+        store,
         name,
         Visibility(visibility) if visibility else None,
         list(allow) if allow else None,
@@ -571,3 +578,67 @@ def service(
     )
     whitelist = f", whitelist {', '.join(result.whitelist)}" if result.whitelist else ""
     click.echo(f"service {name}: {result.visibility.value}{whitelist}; packages {', '.join(result.packages) or '-'}")
+    _share(ctx, store, None)  # a package left the service, or joined it: every image's audience may change
+
+
+def _share(ctx: click.Context, store: Any, names: list[str] | None) -> None:
+    """Make the machine images' launch permissions follow the catalog after a change, printing
+    each change; a cloud error after the catalog changed says how to finish (exit 1)."""
+    from preprocessor.catalog import permissions
+    from preprocessor.errors import DeploypkgError
+
+    try:
+        changes = permissions.sync(store, names)
+    except Exception as error:
+        reason = error.message if isinstance(error, DeploypkgError) else f"{type(error).__name__}: {error}"
+        click.echo(
+            f"deploypkg: the catalog changed, but setting image permissions failed: {printable(reason)}\n"
+            "  hint: fix the cause, then run: deploypkg catalog audit --fix",
+            err=True,
+        )
+        ctx.exit(1)
+    for change in changes:
+        click.echo(
+            f"permissions {change.package} {change.version} {change.region} {change.image_id}: {change.describe()}"
+        )
+
+
+@catalog.command()
+@_catalog_option
+@click.argument("packages", nargs=-1, metavar="[PACKAGE]...")
+@click.option("--fix", is_flag=True, help="Set every drifted image's permissions to what the catalog says.")
+@format_option(["text", "json"], "text for a person, json for a script.", name="fmt")
+@click.pass_context
+def audit(ctx: click.Context, catalog_url: str | None, packages: tuple[str, ...], fix: bool, fmt: str) -> None:
+    """Compare who may launch each image copy with what the catalog says (exit 1 on drift)."""
+    from preprocessor.catalog import permissions
+
+    store = _open(ctx, catalog_url)
+    names = list(packages) or None
+    drifts = permissions.sync(store, names) if fix else permissions.audit(store, names)
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "fixed": fix,
+                    "drift": [
+                        {
+                            "package": d.package,
+                            "version": d.version,
+                            "region": d.region,
+                            "image_id": d.image_id,
+                            "wanted": {"public": d.wanted.public, "accounts": sorted(d.wanted.accounts)},
+                            "actual": {"public": d.actual.public, "accounts": sorted(d.actual.accounts)},
+                        }
+                        for d in drifts
+                    ],
+                },
+                indent=2,
+            )
+        )
+    else:
+        for d in drifts:
+            click.echo(f"{d.package} {d.version} {d.region} {d.image_id}: {d.describe()}{' (fixed)' if fix else ''}")
+        if not drifts:
+            click.echo("every image copy's permissions are what the catalog says")
+    ctx.exit(1 if drifts and not fix else 0)

@@ -1,0 +1,109 @@
+"""Machine-image permissions that follow the catalog: who may launch each regional copy of an
+``ecs-image`` package is what :func:`~preprocessor.catalog.access.audience` says, the same
+description render's access check uses.
+
+Wanted permissions of one version's copies:
+
+| version   | launch permissions                                                    |
+|-----------|-----------------------------------------------------------------------|
+| published | its services' whitelisted accounts and its owner; ``all`` (public)    |
+|           | only when a public service has no whitelist                           |
+| draft     | its owner only                                                        |
+| revoked   | nobody                                                                |
+
+The image's own account never needs a permission and is never listed. :func:`sync` applies the
+wanted permissions through the provider's :class:`~providers.ImageSharer` (aws: EC2 launch
+permissions) in every region with an available copy; :func:`audit` reads them and reports the
+drift. A provider without a sharer (alicloud until its ECS sharing lands) has nothing to apply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import NamedTuple
+
+from preprocessor.catalog.access import audience
+from preprocessor.catalog.catalog import Catalog
+from preprocessor.catalog.model import DistributionStatus, Package, PackageType, PackageVersion, VersionStatus
+from preprocessor.catalog.store import Store
+from providers import ImagePermissions, ImageSharer, get_provider
+
+NOBODY = ImagePermissions(False, frozenset())
+
+
+class Drift(NamedTuple):
+    package: str
+    version: str
+    region: str
+    image_id: str
+    wanted: ImagePermissions
+    actual: ImagePermissions
+
+    @property
+    def missing(self) -> frozenset[str]:
+        return self.wanted.accounts - self.actual.accounts
+
+    @property
+    def extra(self) -> frozenset[str]:
+        return self.actual.accounts - self.wanted.accounts
+
+    def describe(self) -> str:
+        parts = [f"+{a}" for a in sorted(self.missing)] + [f"-{a}" for a in sorted(self.extra)]
+        if self.wanted.public != self.actual.public:
+            parts.append("+public" if self.wanted.public else "-public")
+        return " ".join(parts)
+
+
+def wanted_permissions(package: Package, version: PackageVersion, catalog: Catalog) -> ImagePermissions:
+    """Who may launch ``version``'s copies, by the table above."""
+    if version.status is VersionStatus.REVOKED:
+        return NOBODY
+    owner = frozenset({package.owner}) if package.owner else frozenset()
+    if version.status is VersionStatus.DRAFT:
+        return ImagePermissions(False, owner)
+    who = audience(package, catalog.services())
+    return ImagePermissions(who.everyone, who.accounts | owner)
+
+
+def _copies(catalog: Catalog, names: Iterable[str] | None) -> Iterable[tuple[Package, PackageVersion, str, str]]:
+    for name in names if names is not None else catalog.list_packages():
+        package = catalog.package(name)
+        if package.type is not PackageType.ECS_IMAGE:
+            continue
+        for version in catalog.versions(name):
+            for region, distribution in sorted(version.distributions.items()):
+                if distribution.status is DistributionStatus.AVAILABLE and distribution.image_id:
+                    yield package, version, region, distribution.image_id
+
+
+def _sharer(store: Store) -> ImageSharer | None:
+    provider = get_provider(Catalog(store).info().provider)
+    return provider.image_sharer() if provider.image_sharer is not None else None
+
+
+def audit(store: Store, names: Iterable[str] | None = None) -> list[Drift]:
+    """Every regional copy whose launch permissions differ from what the catalog says."""
+    sharer = _sharer(store)
+    if sharer is None:
+        return []
+    catalog = Catalog(store)
+    drifts = []
+    for package, version, region, image_id in _copies(catalog, names):
+        wanted = wanted_permissions(package, version, catalog)
+        actual = sharer.read(region, image_id)
+        owner = sharer.image_owner(region, image_id)
+        wanted = wanted._replace(accounts=wanted.accounts - {owner})
+        if actual != wanted:
+            drifts.append(Drift(package.name, version.version, region, image_id, wanted, actual))
+    return drifts
+
+
+def sync(store: Store, names: Iterable[str] | None = None) -> list[Drift]:
+    """Make every regional copy's launch permissions what the catalog says; the changes made."""
+    sharer = _sharer(store)
+    if sharer is None:
+        return []
+    drifts = audit(store, names)
+    for drift in drifts:
+        sharer.apply(drift.region, drift.image_id, drift.actual, drift.wanted)
+    return drifts
