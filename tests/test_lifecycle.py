@@ -159,3 +159,19 @@ def test_concurrent_updates_merge_instead_of_losing(store: Store) -> None:
         thread.join()
     recorded = require_version(store, "web-image", "1.0.0").value.distributions
     assert sorted(recorded) == sorted(["cn-hangzhou", *regions])
+
+
+def test_a_whitelist_is_edited_one_account_at_a_time_and_can_be_emptied(tmp_path: Path) -> None:
+    from catalog_testing import make_env
+
+    env = make_env("local", tmp_path)
+    assert env.cli("init", "--provider", "alicloud", "--bucket-pattern", env.bucket_pattern).exit_code == 0
+    base = ("service", "shop")
+    assert env.cli(*base, "--visibility", "private", "--allow", "1111", "--allow", "2222").exit_code == 0
+    added = env.cli(*base, "--allow-add", "3333", "--allow-remove", "1111")
+    assert added.exit_code == 0 and "whitelist 2222, 3333" in added.stdout
+    both = env.cli(*base, "--allow-add", "4444", "--allow-remove", "4444")
+    assert both.exit_code == 2 and "both name 4444" in both.stderr
+    emptied = env.cli(*base, "--allow", "")
+    assert emptied.exit_code == 0 and "whitelist" not in emptied.stdout.split(";")[0]
+    assert env.cli(*base, "--allow", "not an account").exit_code == 2

@@ -250,6 +250,10 @@ def promote(
     return result
 
 
+def _edited(whitelist: Sequence[str], adding: Sequence[str], removing: set[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(a for a in (*whitelist, *adding) if a not in removing))
+
+
 def service(
     store: Store,
     name: str,
@@ -257,11 +261,19 @@ def service(
     allow: Sequence[str] | None = None,
     packages: Sequence[str] | None = None,
     owner: str | None = None,
+    allow_add: Sequence[str] = (),
+    allow_remove: Sequence[str] = (),
 ) -> Service:
-    """Create or update a service; options left out (``None``) keep their current values."""
+    """Create or update a service; options left out (``None``) keep their current values.
+    ``allow`` replaces the whitelist (``[]`` empties it); ``allow_add`` / ``allow_remove`` change
+    single accounts of the whitelist as it is (after ``allow``, if both are given)."""
     names.check("service", name)
     read_info(store)
     whitelist = tuple(dict.fromkeys(names.check("account", a) for a in allow)) if allow is not None else None
+    adding = [names.check("account", a) for a in allow_add]
+    removing = {names.check("account", a) for a in allow_remove}
+    if set(adding) & removing:
+        raise InputError(f"--allow-add and --allow-remove both name {', '.join(sorted(set(adding) & removing))}")
     members = tuple(dict.fromkeys(names.check("package", p) for p in packages)) if packages is not None else None
     for package in members or ():
         require_package(store, package)
@@ -271,13 +283,15 @@ def service(
     if current is None:
         if visibility is None:
             raise InputError(f"service {name!r} is new: give its --visibility public|private")
-        result = Service(name, visibility, whitelist or (), members or (), owner)
+        base: tuple[str, ...] = whitelist or ()
+        result = Service(name, visibility, _edited(base, adding, removing), members or (), owner)
     else:
         old: Service = current.value
+        base = tuple(old.whitelist) if whitelist is None else whitelist
         result = Service(
             name,
             visibility or old.visibility,
-            old.whitelist if whitelist is None else whitelist,
+            _edited(base, adding, removing),
             old.packages if members is None else members,
             owner or old.owner,
         )

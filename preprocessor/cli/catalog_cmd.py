@@ -550,7 +550,17 @@ def promote(ctx: click.Context, catalog_url: str | None, name: str, version: str
     type=click.Choice(["public", "private"]),
     help="public: anyone (or the whitelist, if it has accounts) may use its packages; private: the whitelist only.",
 )
-@click.option("--allow", "allow", multiple=True, metavar="ACCOUNT", help="Whitelist an account (replaces the list).")
+@click.option(
+    "--allow",
+    "allow",
+    multiple=True,
+    metavar="ACCOUNT",
+    help="Whitelist an account (replaces the list; '' empties it).",
+)
+@click.option("--allow-add", "allow_add", multiple=True, metavar="ACCOUNT", help="Add an account to the whitelist.")
+@click.option(
+    "--allow-remove", "allow_remove", multiple=True, metavar="ACCOUNT", help="Remove an account from the whitelist."
+)
 @click.option("--package", "packages", multiple=True, metavar="NAME", help="Associate a package (replaces the list).")
 @click.option("--owner", metavar="ACCOUNT", help="The account that owns the service (always allowed).")
 @click.pass_context
@@ -560,6 +570,8 @@ def service(
     name: str,
     visibility: str | None,
     allow: tuple[str, ...],
+    allow_add: tuple[str, ...],
+    allow_remove: tuple[str, ...],
     packages: tuple[str, ...],
     owner: str | None,
 ) -> None:
@@ -572,9 +584,11 @@ def service(
         store,
         name,
         Visibility(visibility) if visibility else None,
-        list(allow) if allow else None,
+        [a for a in allow if a] if allow else None,  # --allow '' empties the whitelist
         list(packages) if packages else None,
         owner,
+        allow_add,
+        allow_remove,
     )
     whitelist = f", whitelist {', '.join(result.whitelist)}" if result.whitelist else ""
     click.echo(f"service {name}: {result.visibility.value}{whitelist}; packages {', '.join(result.packages) or '-'}")
