@@ -160,3 +160,18 @@ def test_url_endpoint_is_the_new_name_of_render_endpoint_and_the_old_one_still_w
     shown = run_cli("render", "--help").stdout
     assert "--url-endpoint [public|internal]" in shown and "--endpoint [" not in shown
     assert "--url-endpoint [public|internal]" in run_cli("plan", "--help").stdout
+
+
+def test_a_project_without_a_catalog_renders_templates_that_need_none(tmp_path: Path) -> None:
+    """Only a template that references a package (or holds a pull-credential placeholder) opens
+    the catalog: plain templates render without one."""
+    (tmp_path / "deploypkg.yaml").write_text("provider: alicloud\n", encoding="utf-8")
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "a.yaml").write_text(
+        "ROSTemplateFormatVersion: '2015-09-01'\nResources:\n  A:\n    Type: ALIYUN::ECS::Instance\n"
+        "    Properties:\n      InstanceType: ecs.g7.large\n",
+        encoding="utf-8",
+    )
+    result = run_cli("render", "t", "--region", "cn-beijing", "--out", "out", cwd=tmp_path)
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "out" / "cn-beijing" / "a.yaml").read_text() == (tmp_path / "t" / "a.yaml").read_text()

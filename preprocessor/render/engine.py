@@ -239,13 +239,16 @@ class _Renderer:
         """The region-independent part of a template's render, made once per template."""
         prepared = self._prepared.get(id(template))
         if prepared is None:
-            prepared = _prepare(source, template, self.fills_pull_secrets(source.project))
+            prepared = _prepare(source, template, self.fills_pull_secrets(source.project, template))
             self._prepared[id(template)] = prepared
         return prepared
 
-    def fills_pull_secrets(self, project: Project) -> bool:
-        """Whether the project's catalog provider issues short-lived registry pull tokens (ECR):
-        then pull-credential placeholders are filled; else they are left for Compute Nest (DPK206)."""
+    def fills_pull_secrets(self, project: Project, template: Template) -> bool:
+        """Whether ``template``'s pull-credential placeholders are filled: it has some, and the
+        project's catalog provider issues short-lived registry pull tokens (ECR); else they are
+        left for Compute Nest (DPK206). The catalog is opened only for a template that has them."""
+        if not any(placeholder.is_credential() for placeholder in template.placeholders):
+            return False
         provider = self.resolver(project).provider
         return provider is not None and provider.registry_pull_tokens and provider.registry_credentials is not None
 
@@ -422,7 +425,7 @@ class _Renderer:
         produced = {(ref.span.line, ref.span.column) for ref in template.image_refs if ref.value in written}
         found = _validate([template], project)
         _refuse_on_errors([d for d in found if not (d.rule_id == "DPK102" and (d.line, d.column) in produced)])
-        prepared = _prepare(source, template, self.fills_pull_secrets(project))
+        prepared = _prepare(source, template, self.fills_pull_secrets(project, template))
         result.files[source.output] = self._splice(prepared, result, recheck=True)
 
 
@@ -513,7 +516,7 @@ def render_to_directory(
         _credential_placeholders(
             source.template
             for source in sources
-            if source.template is not None and not renderer.fills_pull_secrets(source.project)
+            if source.template is not None and not renderer.fills_pull_secrets(source.project, source.template)
         )
     )
     renderer.seconds["load"] = loaded - started
