@@ -111,6 +111,9 @@ class ImageRef(NamedTuple):
     resolved_at_deploy: bool = False
     """A reference the cloud resolves when it deploys (``!Ref`` to a CloudFormation parameter of
     type ``AWS::SSM::Parameter::Value<…>``): a dynamic reference, like ``{{resolve:ssm:…}}``."""
+    built_by: str | None = None
+    """The resource of the same template that builds the image this refers to (``MyImage
+    (ALIYUN::ECS::CustomImage)``, ``alicloud_image.x``): made where the stack runs, nothing to map."""
 
 
 PLACEHOLDER_TYPES = ("file", "publicfile", "acrimage", "helmchart")

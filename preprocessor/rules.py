@@ -73,6 +73,12 @@ _RULES = (
     ),
     Rule("DPK107", "malformed-image-id", E, "The image ID is not valid for the provider."),
     Rule(
+        "DPK108",
+        "image-built-in-stack",
+        Severity.INFO,
+        "An image ID refers to an image the same template or module builds: made in each region, nothing to map.",
+    ),
+    Rule(
         "DPK111",
         "regional-container-image",
         W,

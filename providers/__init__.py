@@ -39,6 +39,7 @@ __all__ = [
     "all_providers",
     "dialect_of",
     "get_provider",
+    "image_producers",
     "provider_for_resource_type",
     "provider_for_scheme",
     "resource_table",
@@ -102,6 +103,11 @@ def provider_for_resource_type(resource_type: str) -> Provider | None:
         if provider.owns_resource_type(resource_type):
             return provider
     return None
+
+
+def image_producers() -> frozenset[str]:
+    """Every provider's image-building resource types."""
+    return frozenset(t for provider in all_providers().values() for t in provider.image_producers)
 
 
 def provider_for_scheme(scheme: str) -> Provider | None:

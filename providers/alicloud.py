@@ -93,6 +93,7 @@ PROVIDER = Provider(
         (r"([a-z0-9-]+)-registry\.([a-z0-9-]+)\.cr\.aliyuncs\.com", r"\1-registry-vpc.\2.cr.aliyuncs.com"),  # ACR EE
     ),
     image_id_help="an ECS image ID looks like m-bp1g7004ksh0oeuc1234 (m- and 20 lowercase letters or digits)",
+    image_producers=frozenset({"ALIYUN::ECS::CustomImage", "alicloud_image", "alicloud_image_copy"}),
     resource_prefixes=("ALIYUN::", "alicloud_"),
     template_dialect=Dialect.ROS,
     template_version_key="ROSTemplateFormatVersion",

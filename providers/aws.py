@@ -92,6 +92,7 @@ PROVIDER = Provider(
     registry_host="{account}.dkr.ecr.{region}.amazonaws.com",
     registry_hosts=(r"[0-9]{12}\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?",),
     image_id_help="an AMI ID looks like ami-0123456789abcdef0 (ami- and 8 or 17 lowercase hex digits)",
+    image_producers=frozenset({"AWS::ImageBuilder::Image", "aws_ami", "aws_ami_copy", "aws_ami_from_instance"}),
     resource_prefixes=("AWS::", "aws_"),
     template_dialect=Dialect.CLOUDFORMATION,
     template_version_key="AWSTemplateFormatVersion",

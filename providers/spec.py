@@ -131,6 +131,9 @@ class Provider:
     """(regex, replacement) pairs turning a registry host into its in-VPC host (``re.sub``; the
     first that matches applies), for ``render --url-endpoint internal``."""
     image_id_help: str = ""
+    image_producers: frozenset[str] = frozenset()
+    """Resource types that build a machine image in the stack (``ALIYUN::ECS::CustomImage``,
+    ``aws_ami_copy``): an image ID referring to one is made in the region the stack runs in."""
     resource_prefixes: tuple[str, ...] = ()
     """Resource-type prefixes this provider owns (``ALIYUN::``, ``alicloud_``)."""
     template_dialect: Dialect | None = None

@@ -42,6 +42,7 @@ EXPECTED = [
     ("ros-bom-crlf.yaml", 8, 16, "DPK102"),  # BOM + CRLF: columns count characters
     ("ros-bom.json", 6, 34, "DPK107"),  # uppercase m- ID, BOM not counted
     ("ros-broken.yaml", 7, 19, "DPK001"),  # unclosed flow sequence
+    ("ros-built-image.yaml", 16, 16, "DPK108"),  # !GetAtt of an ALIYUN::ECS::CustomImage of the stack (info)
     ("ros-containers.yaml", 17, 18, "DPK112"),  # nginx:1.25, Docker Hub
     ("ros-containers.yaml", 19, 18, "DPK101"),  # !Ref SidecarImage
     ("ros-containers.yaml", 21, 18, "DPK113"),  # :latest
@@ -63,6 +64,7 @@ EXPECTED = [
     ("ros-placeholders.json", 16, 54, "DPK203"),  # empty name
     ("tf-alicloud/broken.tf", 3, 19, "DPK001"),  # missing value
     ("tf-alicloud/eci.tf", 14, 14, "DPK113"),  # no tag (the associated web:1.4.0 block has no finding)
+    ("tf-alicloud/golden.tf", 9, 19, "DPK108"),  # alicloud_image.golden.id: built in the module (info)
     ("tf-alicloud/launch.tf.json", 5, 22, "DPK102"),
     ("tf-alicloud/launch.tf.json", 11, 21, "DPK101"),  # "${var.image_id}" ("//" comment silences the next one)
     ("tf-alicloud/launch.tf.json", 21, 23, "DPK201"),  # acrimage::web-frontend
@@ -103,7 +105,7 @@ def test_text_format_is_path_line_col_severity_id_message() -> None:
             (match["file"].removeprefix("fixtures/validate/"), int(match["line"]), int(match["col"]), match["id"])
         )
     assert parsed == EXPECTED
-    assert lines[-1] == "found 42 errors, 14 warnings"
+    assert lines[-1] == "found 42 errors, 14 warnings, 2 infos"
     assert lines[2] == (
         "fixtures/validate/aws/cfn-instance.yaml:18:16: error DPK101 ImageId of FromParameter (AWS::EC2::Instance)"
         " is a reference (!Ref ImageId), not a literal image ID; only literals can be mapped per region; write the"

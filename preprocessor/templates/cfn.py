@@ -10,7 +10,7 @@ from preprocessor.errors import TemplateParseError
 from preprocessor.model import ImageRef, LineIndex, Placeholder, PropertyRole, RefKind
 from preprocessor.templates.placeholders import find_placeholders
 from preprocessor.templates.tree import MappingNode, Node, ScalarNode, SequenceNode, StringNode, TaggedNode, children
-from providers import Provider, ResourceSpec, all_providers
+from providers import Provider, ResourceSpec, all_providers, image_producers
 
 REFERENCE_FUNCTIONS = frozenset({"Ref", "Fn::GetAtt", "Fn::ImportValue"})
 INTERPOLATION_FUNCTIONS = frozenset({"Fn::Sub", "Fn::Join"})
@@ -163,6 +163,25 @@ def _ref_target(node: Node) -> str | None:
     return argument.value if isinstance(argument, (StringNode, ScalarNode)) else None
 
 
+def _stack_target(node: Node) -> str | None:
+    """The resource a ``Ref`` or ``Fn::GetAtt`` names (``!GetAtt X.ImageId``, ``[X, ImageId]``)."""
+    function = intrinsic(node)
+    if function == "Ref":
+        return _ref_target(node)
+    if function != "Fn::GetAtt":
+        return None
+    argument = node.value if isinstance(node, TaggedNode) else cast(MappingNode, node).entries[0].value
+    if isinstance(argument, (StringNode, ScalarNode)):
+        return argument.value.split(".", 1)[0]
+    if (
+        isinstance(argument, SequenceNode)
+        and argument.items
+        and isinstance(argument.items[0], (StringNode, ScalarNode))
+    ):
+        return cast(ScalarNode, argument.items[0]).value
+    return None
+
+
 def _property_values(properties: Node, path: tuple[str, ...]) -> list[Node]:
     """Values at ``path`` under ``properties``; lists are walked element by element, and an
     intrinsic function standing for a whole intermediate mapping is returned as the value."""
@@ -262,7 +281,10 @@ def extract(
     # A YAML alias shares its anchor's node: the value has one place in the text, so it is one
     # reference (splicing that place changes every alias of it).
     seen: set[int] = set()
-    for logical_id, resource_type, resource in _resources(root, file):
+    resources = _resources(root, file)
+    producers = image_producers()
+    builders = {logical_id: resource_type for logical_id, resource_type, _ in resources if resource_type in producers}
+    for logical_id, resource_type, resource in resources:
         spec = table.get(resource_type)
         properties = resource.get("Properties")
         if spec is None or properties is None:
@@ -277,6 +299,9 @@ def extract(
                     ref = _image_ref(value, text, file, logical_id, spec, prop.dotted, prop.role, lines)
                     if _ref_target(value) in resolved_parameters:
                         ref = ref._replace(resolved_at_deploy=True)
+                    builder = _stack_target(value)
+                    if builder in builders:
+                        ref = ref._replace(built_by=f"{builder} ({builders[builder]})")
                     refs.append(ref)
     refs.sort(key=lambda ref: ref.span.start)
     return CfnTemplate(provider, refs, _placeholders(root, text, lines, file), _suppressions(root, file))

@@ -18,6 +18,7 @@ from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, Unex
 
 from preprocessor.errors import InputError, TemplateParseError
 from preprocessor.model import ImageRef, LineIndex, Placeholder, PropertyRole, RefKind
+from preprocessor.templates.builders import with_builder
 from preprocessor.templates.placeholders import find_placeholders
 from providers import ResourceSpec
 
@@ -239,7 +240,9 @@ def _image_ref(
         value = decode_string(text[start:end])
     else:
         value = text[start:end]
-    return ImageRef(file, lines.span(start, end), name, spec.resource_type, path, kind, value, role, spec.provider)
+    return with_builder(
+        ImageRef(file, lines.span(start, end), name, spec.resource_type, path, kind, value, role, spec.provider)
+    )
 
 
 def _tuple_items(expression: HclTree) -> list[HclTree]:

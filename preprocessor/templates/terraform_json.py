@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 from preprocessor.errors import TemplateParseError
 from preprocessor.model import ImageRef, LineIndex, Placeholder, PropertyRole, RefKind
+from preprocessor.templates.builders import with_builder
 from preprocessor.templates.placeholders import find_placeholders
 from preprocessor.templates.tree import MappingNode, Node, ScalarNode, SequenceNode, StringNode, children
 from providers import ResourceSpec
@@ -97,8 +98,10 @@ def _image_ref(
         )
     else:
         kind = RefKind.FUNCTION
-    return ImageRef(
-        file, node.span, name, spec.resource_type, path, kind, text[node.start : node.end], role, spec.provider
+    return with_builder(
+        ImageRef(
+            file, node.span, name, spec.resource_type, path, kind, text[node.start : node.end], role, spec.provider
+        )
     )
 
 

@@ -113,6 +113,18 @@ def dynamic_reference(ref: ImageRef, ctx: Context) -> Found | None:
     )
 
 
+@image_check("DPK108")
+def built_in_the_stack(ref: ImageRef, ctx: Context) -> Found | None:
+    """DPK108 (info): the image is built by a resource of the same template or module."""
+    if ref.built_by is None:
+        return None
+    return Found(
+        f"{_where(ref)} is the image {ref.built_by} builds in the same stack: it is made in the region the"
+        " stack runs in, so there is nothing to map",
+        "nothing to do (render leaves it as it is)",
+    )
+
+
 @image_check("DPK101", ALL_IMAGES)
 def not_literal(ref: ImageRef, ctx: Context) -> Found | None:
     """DPK101: only a literal image ID can be mapped per region."""
