@@ -353,6 +353,7 @@ COMMANDS: dict[str, dict[str, tuple[str, ...]]] = {
     "account": {
         "publish --owner": ("catalog", "{catalog}", *PUBLISH_IMAGE, "--owner", "{v}", "--", "new-image", "1.0.0"),
         "service --allow": ("catalog", "{catalog}", "service", "--allow", "{v}", "--", "demo-service"),
+        "service --allow-add": ("catalog", "{catalog}", "service", "--allow-add", "{v}", "--", "demo-service"),
         "render": ("render", "--region", "cn-beijing", "--account", "{v}", "--out", "{out}", "{templates}"),
     },
     "service": {
@@ -369,6 +370,7 @@ NAME_CASES = [
     for command in commands
     for value_id in HOSTILE
     if value_id not in DOCUMENTED_OK.get(kind, set())
+    and not (command == "service --allow" and value_id == "empty")  # --allow '' empties the whitelist
 ]
 
 
