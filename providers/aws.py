@@ -12,8 +12,9 @@ if TYPE_CHECKING:
     from preprocessor.oci.auth import Credentials as RegistryCredentials
 
 
-def _cfn(resource_type: str, path: str) -> ResourceSpec:
-    return ResourceSpec(resource_type, Dialect.CLOUDFORMATION, "aws", (PropertySpec(tuple(path.split("."))),))
+def _cfn(resource_type: str, *paths: str) -> ResourceSpec:
+    props = tuple(PropertySpec(tuple(path.split("."))) for path in paths)
+    return ResourceSpec(resource_type, Dialect.CLOUDFORMATION, "aws", props)
 
 
 def _tf(resource_type: str, path: str) -> ResourceSpec:
@@ -30,9 +31,34 @@ RESOURCES = (
     _cfn("AWS::EC2::Instance", "ImageId"),
     _cfn("AWS::EC2::LaunchTemplate", "LaunchTemplateData.ImageId"),
     _cfn("AWS::AutoScaling::LaunchConfiguration", "ImageId"),
+    # From the CloudFormation resource schemas (tests/data/aws-ami-properties.json, tests/test_providers.py).
+    _cfn("AWS::AutoScaling::AutoScalingGroup", "MixedInstancesPolicy.LaunchTemplate.Overrides.ImageId"),
+    _cfn(
+        "AWS::Batch::ComputeEnvironment",
+        "ComputeResources.ImageId",
+        "ComputeResources.Ec2Configuration.ImageIdOverride",
+    ),
+    _cfn("AWS::EC2::SpotFleet", "SpotFleetRequestConfigData.LaunchSpecifications.ImageId"),
+    _cfn(
+        "AWS::EMR::Cluster",
+        "CustomAmiId",
+        "Instances.CoreInstanceFleet.InstanceTypeConfigs.CustomAmiId",
+        "Instances.CoreInstanceGroup.CustomAmiId",
+        "Instances.MasterInstanceFleet.InstanceTypeConfigs.CustomAmiId",
+        "Instances.MasterInstanceGroup.CustomAmiId",
+        "Instances.TaskInstanceFleets.InstanceTypeConfigs.CustomAmiId",
+        "Instances.TaskInstanceGroups.CustomAmiId",
+    ),
+    _cfn("AWS::EMR::InstanceFleetConfig", "InstanceTypeConfigs.CustomAmiId"),
+    _cfn("AWS::EMR::InstanceGroupConfig", "CustomAmiId"),
+    _cfn("AWS::OpsWorks::Instance", "AmiId"),
+    _cfn("AWS::PCS::ComputeNodeGroup", "AmiId"),
+    _cfn("AWS::RDS::CustomDBEngineVersion", "ImageId"),
+    _cfn("AWS::WorkspacesInstances::WorkspaceInstance", "ManagedInstance.ImageId"),
     _tf("aws_instance", "ami"),
     _tf("aws_launch_template", "image_id"),
     _tf("aws_launch_configuration", "image_id"),
+    _tf("aws_spot_instance_request", "ami"),
     # Container images (CloudFormation resource reference; Terraform aws provider docs).
     _container("AWS::ECS::TaskDefinition", "ContainerDefinitions.Image"),
     _container("AWS::Lambda::Function", "Code.ImageUri"),

@@ -24,3 +24,24 @@ from providers import ImageIdClass, get_provider
 )
 def test_alicloud_image_values_are_classified_as_ros_reads_them(value: str, expected: ImageIdClass) -> None:
     assert get_provider("alicloud").classify_image(value) is expected
+
+
+def test_every_ami_input_of_the_cloudformation_schemas_is_in_the_aws_table() -> None:
+    """tests/data/aws-ami-properties.json was derived from the CloudFormation resource schemas
+    (cfn-lint's copy): a schema type with an AMI-ID input missing from the table fails here."""
+    import json
+
+    from helpers import REPO
+
+    derived = json.loads((REPO / "tests" / "data" / "aws-ami-properties.json").read_text(encoding="utf-8"))
+    table = {spec.resource_type: {p.dotted for p in spec.properties} for spec in get_provider("aws").resources}
+    missing = [
+        f"{resource_type} {path}"
+        for resource_type, paths in derived["properties"].items()
+        for path in paths
+        if path not in table.get(resource_type, set())
+    ]
+    assert missing == []
+    for resource_type, paths in derived["excluded"].items():  # left out on purpose, each with its reason
+        assert all(reason for reason in paths.values())
+        assert not set(paths) & table.get(resource_type, set()), resource_type

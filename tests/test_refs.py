@@ -55,6 +55,8 @@ def test_refs_text_lists_each_reference_on_one_line() -> None:
         " resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64",
         "fixtures/validate/aws/tf-aws/main.tf:29:15: literal aws_launch_template aws_launch_template.bad image_id"
         " ami-XYZ",
+        "fixtures/validate/aws/tf-aws/main.tf:33:20: literal aws_spot_instance_request"
+        " aws_spot_instance_request.batch_worker ami ami-0123456789abcdef0",
     ]
 
 
