@@ -17,6 +17,10 @@ _IMAGE = PropertySpec(("ImageId",))
 _FAMILY = PropertySpec(("ImageFamily",), PropertyRole.IMAGE_FAMILY)
 
 
+def _path(dotted: str) -> PropertySpec:
+    return PropertySpec(tuple(dotted.split(".")))
+
+
 def _ros(resource_type: str, *props: PropertySpec) -> ResourceSpec:
     return ResourceSpec(resource_type, Dialect.ROS, "alicloud", props)
 
@@ -42,11 +46,37 @@ RESOURCES = (
     _ros("ALIYUN::ESS::ScalingConfiguration", _IMAGE, _FAMILY),
     _ros("ALIYUN::EHPC::Cluster", _IMAGE),
     _ros("ALIYUN::ECS::LaunchTemplate", _IMAGE),
+    # From Alibaba Cloud's schema sources (tests/data/alicloud-image-properties.json, tests/test_providers.py).
+    _ros("ALIYUN::ECS::InstanceClone", _IMAGE),
+    _ros("ALIYUN::ECS::PrepayInstance", _IMAGE),
+    _ros("ALIYUN::ECS::PrepayInstanceGroupClone", _IMAGE),
+    _ros("ALIYUN::ECS::LaunchTemplateVersion", _path("LaunchTemplateData.ImageId")),
+    _ros(
+        "ALIYUN::ECS::AutoProvisioningGroup",
+        _path("LaunchConfiguration.ImageId"),
+        _path("LaunchTemplateConfig.ImageId"),
+    ),
+    _ros("ALIYUN::CS::ClusterNodePool", _path("ScalingGroup.ImageId")),
+    _ros("ALIYUN::CS::ManagedKubernetesCluster", _path("NodePools.ScalingGroup.ImageId")),
+    _ros("ALIYUN::CS::ManagedEdgeKubernetesCluster", _path("NodePools.ScalingGroup.ImageId")),
+    _ros("ALIYUN::CS::KubernetesCluster", _path("NodePools.ScalingGroup.ImageId")),
+    _ros("ALIYUN::CS::Cluster", _IMAGE),
+    _ros("ALIYUN::EHPC::ClusterV2", _path("Manager.ManagerNode.ImageId"), _path("Queues.ComputeNodes.ImageId")),
+    _ros("ALIYUN::EHPC::Queue", _path("ComputeNodes.ImageId")),
+    _ros("ALIYUN::EHPC::AutoScaleConfig", _IMAGE, _path("Queues.QueueImageId")),
+    _ros("ALIYUN::MarketPlace::ImageSubscription", _IMAGE),
+    _ros("ALIYUN::MarketPlace::Image", _IMAGE),
     _tf("alicloud_instance", "image_id"),
     _tf("alicloud_ess_scaling_configuration", "image_id"),
     _tf("alicloud_ecs_launch_template", "image_id"),
     _tf("alicloud_ehpc_cluster", "image_id"),
-    _tf("alicloud_ehpc_cluster_v2", "manager.manager_node.image_id"),
+    _tf("alicloud_ehpc_cluster_v2", "manager.manager_node.image_id", "queues.compute_nodes.image_id"),
+    _tf("alicloud_ecs_instance_set", "image_id"),
+    _tf("alicloud_launch_template", "image_id"),
+    _tf("alicloud_ess_instance_refresh", "desired_configuration_image_id"),
+    _tf("alicloud_cs_kubernetes", "image_id"),
+    _tf("alicloud_cs_kubernetes_node_pool", "image_id", "upgrade_policy.image_id"),
+    _tf("alicloud_ehpc_queue", "compute_nodes.image_id"),
     # Container images (ROS resource docs; Terraform alicloud provider docs).
     _ros("ALIYUN::ECI::ContainerGroup", _container("Container.Image"), _container("InitContainer.Image")),
     _ros("ALIYUN::ECI::ImageCache", _container("Image", each_item=True)),
@@ -93,7 +123,16 @@ PROVIDER = Provider(
         (r"([a-z0-9-]+)-registry\.([a-z0-9-]+)\.cr\.aliyuncs\.com", r"\1-registry-vpc.\2.cr.aliyuncs.com"),  # ACR EE
     ),
     image_id_help="an ECS image ID looks like m-bp1g7004ksh0oeuc1234 (m- and 20 lowercase letters or digits)",
-    image_producers=frozenset({"ALIYUN::ECS::CustomImage", "alicloud_image", "alicloud_image_copy"}),
+    # ALIYUN::ECS::CopyImage is not one: its copy goes to DestinationRegionId, not the stack's region.
+    image_producers=frozenset(
+        {
+            "ALIYUN::ECS::CustomImage",
+            "alicloud_image",
+            "alicloud_image_copy",
+            "alicloud_copy_image",
+            "alicloud_image_import",
+        }
+    ),
     resource_prefixes=("ALIYUN::", "alicloud_"),
     template_dialect=Dialect.ROS,
     template_version_key="ROSTemplateFormatVersion",

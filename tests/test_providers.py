@@ -45,3 +45,24 @@ def test_every_ami_input_of_the_cloudformation_schemas_is_in_the_aws_table() -> 
     for resource_type, paths in derived["excluded"].items():  # left out on purpose, each with its reason
         assert all(reason for reason in paths.values())
         assert not set(paths) & table.get(resource_type, set()), resource_type
+
+
+def test_every_ecs_image_input_of_alibaba_clouds_schemas_is_in_the_alicloud_table() -> None:
+    """tests/data/alicloud-image-properties.json lists the ECS image-ID inputs of the alicloud
+    Terraform provider's schemas and of ROS (its CDK's generated code, the ROS docs)."""
+    import json
+
+    from helpers import REPO
+
+    derived = json.loads((REPO / "tests" / "data" / "alicloud-image-properties.json").read_text(encoding="utf-8"))
+    table = {spec.resource_type: {p.dotted for p in spec.properties} for spec in get_provider("alicloud").resources}
+    missing = [
+        f"{resource_type} {path}"
+        for language in ("ros", "terraform")
+        for resource_type, paths in derived[language].items()
+        for path in paths
+        if path not in table.get(resource_type, set())
+    ]
+    assert missing == []
+    other_services = {t for language in derived["not_ecs_images"].values() for t in language}
+    assert not other_services & set(table), "another service's image IDs are not ECS image IDs"
