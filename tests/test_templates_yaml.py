@@ -248,3 +248,16 @@ def test_non_string_scalars_keep_their_source_text() -> None:
     null = root.get("c")
     assert isinstance(null, ScalarNode) and null.value == ""
     assert isinstance(root.get("d"), StringNode)
+
+
+@pytest.mark.parametrize("parser", ["libyaml", "python"])
+def test_an_unclosed_construct_says_where_it_began(monkeypatch: pytest.MonkeyPatch, parser: str) -> None:
+    """The parser notices an unclosed ``[`` lines later; the finding names both places."""
+    if parser == "python":
+        _python_loader(monkeypatch)
+    text = "Resources:\n  Web:\n    Properties:\n      ImageId: [m-bp1g7004ksh0oeuc1234\n      Zone: a\n"
+    with pytest.raises(TemplateParseError) as caught:
+        yamlpos.compose(text, file="t.yaml")
+    error = caught.value
+    assert (error.line, error.rule) == (5, "DPK001")
+    assert "flow sequence that starts at 4:16" in error.message

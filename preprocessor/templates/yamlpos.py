@@ -143,6 +143,16 @@ def _scalar(loader: Any, text: str, lines: LineIndex, event: Any) -> Node:
     return node
 
 
+def _opened_at(exc: yaml.MarkedYAMLError, lines: LineIndex, size: int) -> str:
+    """Where the construct the parser was inside began (``that starts at 6:16``), when that is not
+    where it stopped: an unclosed ``[`` is found only lines later, the user needs both places."""
+    start, stop = exc.context_mark, exc.problem_mark
+    if start is None or stop is None or start.index == stop.index:
+        return ""
+    line, column = lines.position(min(start.index, size))
+    return f" that starts at {line}:{column}"
+
+
 def compose(
     text: str, *, file: str | None = None, lines: LineIndex | None = None, max_depth: int = MAX_DEPTH
 ) -> YamlDocument:
@@ -164,7 +174,7 @@ def compose(
         if text.startswith("\t", offset) or "'\\t'" in problem:
             problem = f"{problem}: a tab character"
             hint = "YAML indentation must use spaces, not tabs"
-        context = f" ({exc.context})" if exc.context else ""
+        context = f" ({exc.context}{_opened_at(exc, lines, len(text))})" if exc.context else ""
         raise _fail(file, lines, offset, f"invalid YAML: {problem}{context}", hint) from None
     except yaml.reader.ReaderError as exc:
         raise _fail(file, lines, min(exc.position, len(text)), f"invalid YAML: {exc.reason}") from None
