@@ -3,6 +3,7 @@ server (S3), with unique bucket names so tests never see each other's objects.""
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -23,6 +24,13 @@ class CatalogEnv(NamedTuple):
 
     def cli(self, *args: str, timeout: float = 120) -> CliResult:
         return run_cli("catalog", "--catalog", self.url, *args, timeout=timeout)
+
+    def show(self, name: str, version: str) -> dict[str, Any]:
+        """``catalog show NAME VERSION --format json``, which must succeed."""
+        shown = self.cli("show", name, version, "--format", "json")
+        assert shown.exit_code == 0, shown.stderr
+        data: dict[str, Any] = json.loads(shown.stdout)
+        return data
 
     def store(self) -> Store:
         return open_store(self.url)

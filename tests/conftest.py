@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -20,18 +19,13 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+from helpers import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures"
 
 TEST_ACCESS_KEY = "AKIDTESTDEPLOYPKG0001"
 TEST_SECRET_KEY = "deploypkg-test-secret-key-0123456789abcdef"
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class MotoServer(NamedTuple):
@@ -50,7 +44,7 @@ def start_moto_server() -> MotoServer:
         import moto.server  # noqa: F401
     except ImportError as exc:  # pragma: no cover - CI installs it
         pytest.fail(f"moto[server] is required for the object-store tests: {exc}; pip install 'moto[server]'")
-    port = _free_port()
+    port = free_port()
     log = open(os.devnull, "wb")  # noqa: SIM115 - owned by the process
     process = subprocess.Popen(
         # S3's per-key atomicity of conditional writes, which moto's own server lacks (see the module).

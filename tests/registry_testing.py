@@ -8,7 +8,6 @@ import hashlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import time
 import urllib.error
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
+from helpers import free_port
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -24,12 +24,6 @@ OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 OCI_LAYER = "application/vnd.oci.image.layer.v1.tar"
 HELM_CONFIG = "application/vnd.cncf.helm.config.v1+json"
 HELM_CHART = "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def require(program: str) -> str:
@@ -52,6 +46,12 @@ class Registry(NamedTuple):
         except subprocess.TimeoutExpired:
             self.process.kill()
 
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
 
 def start_registry(
     root: Path, extra_config: str = "", port: int | None = None, relative_urls: bool = False
@@ -60,7 +60,7 @@ def start_registry(
     makes its upload Locations relative (so they come back through a proxy in front of it)."""
     binary = require("docker-registry")
     root.mkdir(parents=True, exist_ok=True)
-    port = port or _free_port()
+    port = port or free_port()
     config = root / "config.yml"
     config.write_text(
         "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n"
@@ -317,6 +317,12 @@ class TokenIssuer:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+    def __enter__(self) -> TokenIssuer:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
 
 def docker_config(directory: Path, host: str, username: str, password: str) -> Path:

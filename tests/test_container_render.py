@@ -5,6 +5,7 @@ host with --url-endpoint internal. The last test pulls what render wrote from a 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 from collections.abc import Iterator
@@ -55,12 +56,8 @@ def test_the_eci_fixture_renders_pinned_regional_references_and_nothing_else(
 @pytest.fixture(scope="module")
 def registries(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Registry]]:
     root = tmp_path_factory.mktemp("regions")
-    started = {region: start_registry(root / region) for region in ("cn-hangzhou", "cn-beijing")}
-    try:
-        yield started
-    finally:
-        for registry in started.values():
-            registry.stop()
+    with contextlib.ExitStack() as stack:
+        yield {region: stack.enter_context(start_registry(root / region)) for region in ("cn-hangzhou", "cn-beijing")}
 
 
 def test_what_render_writes_is_pullable_by_digest_in_that_region(

@@ -6,7 +6,6 @@ and charts: tests/test_distribute_registry.py)."""
 from __future__ import annotations
 
 import hashlib
-import json
 import subprocess
 import sys
 import time
@@ -22,13 +21,6 @@ PAYLOAD = bytes(range(256)) * 4096 + b"tail"  # 1 MiB and a bit: more than one r
 def _init(env: CatalogEnv, provider: str) -> None:
     result = env.cli("init", "--provider", provider, "--bucket-pattern", env.bucket_pattern)
     assert result.exit_code == 0, result.stderr
-
-
-def _show(env: CatalogEnv, name: str, version: str) -> dict[str, Any]:
-    shown = env.cli("show", name, version, "--format", "json")
-    assert shown.exit_code == 0, shown.stderr
-    data: dict[str, Any] = json.loads(shown.stdout)
-    return data
 
 
 def _publish_file(env: CatalogEnv, tmp_path: Path, region: str) -> str:
@@ -66,7 +58,7 @@ def test_failed_region_then_rerun_resumes(
     assert f"{missing}: failed:" in first.stdout
     assert "rerun the same command" in first.stderr
     assert "Traceback" not in first.stderr
-    version = _show(env, "app-bundle", "1.0.0")
+    version = env.show("app-bundle", "1.0.0")
     assert version["distributions"][missing]["status"] == "failed"
     assert env.bucket(missing) in version["distributions"][missing]["error"]
     stamps = {}
@@ -88,7 +80,7 @@ def test_failed_region_then_rerun_resumes(
         assert f"{region}: available {key} (already there)" in second.stdout
         assert env.object_stamp(region, key) == stamps[region], f"{region} was copied again"
     assert env.object_bytes(missing, key) == PAYLOAD
-    version = _show(env, "app-bundle", "1.0.0")
+    version = env.show("app-bundle", "1.0.0")
     assert {r: d["status"] for r, d in version["distributions"].items()} == dict.fromkeys(regions, "available")
     assert "error" not in version["distributions"][missing]
     assert env.cli("release", "app-bundle", "1.0.0").exit_code == 0
@@ -121,7 +113,7 @@ def test_concurrent_distributions_keep_each_others_regions(tmp_path: Path) -> No
     for process in processes:
         _, err = process.communicate(timeout=120)
         assert process.returncode == 0, err
-    version = _show(env, "app-bundle", "1.0.0")
+    version = env.show("app-bundle", "1.0.0")
     assert sorted(version["distributions"]) == sorted(regions)
     assert all(d["status"] == "available" for d in version["distributions"].values())
 
@@ -147,7 +139,7 @@ def test_alicloud_images_are_recorded_not_copied(tmp_path: Path) -> None:
         "--image", "cn-beijing=m-2zeb3kq6nfv9wd8x1234", "--image", "cn-shanghai=m-uf6e5t0rlw3pq2vn1234",
     )  # fmt: skip
     assert done.exit_code == 0, done.stderr
-    dists = _show(env, "web-image", "1.0.0")["distributions"]
+    dists = env.show("web-image", "1.0.0")["distributions"]
     assert {r: d["image_id"] for r, d in dists.items()} == {
         "cn-hangzhou": "m-bp1g7004ksh0oeuc1234",
         "cn-beijing": "m-2zeb3kq6nfv9wd8x1234",
@@ -159,7 +151,7 @@ def test_alicloud_images_are_recorded_not_copied(tmp_path: Path) -> None:
     )
     assert changed.exit_code == 2
     assert "never change" in changed.stderr
-    assert _show(env, "web-image", "1.0.0")["distributions"]["cn-beijing"]["image_id"] == "m-2zeb3kq6nfv9wd8x1234"
+    assert env.show("web-image", "1.0.0")["distributions"]["cn-beijing"]["image_id"] == "m-2zeb3kq6nfv9wd8x1234"
 
 
 def _register_ami(region: str) -> str:
@@ -195,7 +187,7 @@ def test_aws_images_copied_with_ec2_copy_image(aws_env: Any, tmp_path: Path) -> 
     regions = ("--region", "us-west-2", "--region", "eu-west-1", "--region", "ap-southeast-1")
     done = env.cli("distribute", "web-ami", "1.0.0", *regions, "--wait", "30")
     assert done.exit_code == 0, done
-    dists = _show(env, "web-ami", "1.0.0")["distributions"]
+    dists = env.show("web-ami", "1.0.0")["distributions"]
     for region in ("us-west-2", "eu-west-1", "ap-southeast-1"):
         assert dists[region]["status"] == "available"
         copies = [i for i in _own_images(region) if i["ImageId"] == dists[region]["image_id"]]
@@ -217,4 +209,4 @@ def test_aws_images_copied_with_ec2_copy_image(aws_env: Any, tmp_path: Path) -> 
     )
     failed = env.cli("distribute", "web-ami", "1.0.1", "--region", "us-west-2")
     assert failed.exit_code == 1
-    assert _show(env, "web-ami", "1.0.1")["distributions"]["us-west-2"]["status"] == "failed"
+    assert env.show("web-ami", "1.0.1")["distributions"]["us-west-2"]["status"] == "failed"

@@ -5,10 +5,9 @@ failed region is recorded and a rerun completes it."""
 
 from __future__ import annotations
 
-import json
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from catalog_testing import CatalogEnv, make_env
@@ -25,12 +24,8 @@ REGIONS = ("cn-hangzhou", "cn-beijing", "cn-shanghai")
 @pytest.fixture(scope="module")
 def registries(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Registry]]:
     root = tmp_path_factory.mktemp("regional")
-    started = {region: start_registry(root / region) for region in REGIONS}
-    try:
-        yield started
-    finally:
-        for registry in started.values():
-            registry.stop()
+    with contextlib.ExitStack() as stack:
+        yield {region: stack.enter_context(start_registry(root / region)) for region in REGIONS}
 
 
 @pytest.fixture(scope="module")
@@ -58,20 +53,13 @@ def _publish_web(env: CatalogEnv, host: str) -> None:
     assert published.exit_code == 0, published.stderr
 
 
-def _show(env: CatalogEnv, name: str, version: str) -> dict[str, Any]:
-    shown = env.cli("show", name, version, "--format", "json")
-    assert shown.exit_code == 0, shown.stderr
-    data: dict[str, Any] = json.loads(shown.stdout)
-    return data
-
-
 def test_publish_records_the_digest_and_infers_the_region(
     tmp_path: Path, registries: dict[str, Registry], pushed: dict[str, str]
 ) -> None:
     env = _env(tmp_path, registries)
     ref = f"{registries['cn-hangzhou'].host}/acme/web:1.0.0"
     assert env.cli("publish", "web", "1.0.0", "--type", "container-image", "--image-ref", ref).exit_code == 0
-    source = _show(env, "web", "1.0.0")["source"]
+    source = env.show("web", "1.0.0")["source"]
     assert source == {"region": "cn-hangzhou", "image_ref": ref, "digest": pushed["web"]}
     missing = env.cli(
         "publish", "web", "2.0.0", "--type", "container-image", "--image-ref",
@@ -97,8 +85,8 @@ def test_distribute_copies_by_digest_to_every_regional_registry(
     assert done.exit_code == 0, done.stderr
     charts = env.cli("distribute", "dify", "1.4.0", *targets)
     assert charts.exit_code == 0, charts.stderr
-    web = _show(env, "web", "1.0.0")["distributions"]
-    dify = _show(env, "dify", "1.4.0")["distributions"]
+    web = env.show("web", "1.0.0")["distributions"]
+    dify = env.show("dify", "1.4.0")["distributions"]
     for region in ("cn-beijing", "cn-shanghai"):
         host = registries[region].host
         assert web[region]["image_ref"] == f"{host}/acme/web:1.0.0"
@@ -129,19 +117,16 @@ def test_a_region_whose_registry_is_down_fails_and_a_rerun_completes(
     )
     first = env.cli("distribute", "web", "1.0.0", "--region", "cn-beijing", "--region", "cn-qingdao")
     assert first.exit_code == 1
-    dists = _show(env, "web", "1.0.0")["distributions"]
+    dists = env.show("web", "1.0.0")["distributions"]
     assert dists["cn-beijing"]["status"] == "available" and dists["cn-qingdao"]["status"] == "failed"
     assert host in dists["cn-qingdao"]["error"]
-    revived = start_registry(tmp_path / "later", port=int(host.rsplit(":", 1)[1]))  # back on the same port
-    try:
+    with start_registry(tmp_path / "later", port=int(host.rsplit(":", 1)[1])):  # back on the same port
         second = env.cli("distribute", "web", "1.0.0", "--region", "cn-beijing", "--region", "cn-qingdao")
         assert second.exit_code == 0, second.stderr
         assert "(already there)" in second.stdout
-        qingdao = _show(env, "web", "1.0.0")["distributions"]["cn-qingdao"]
+        qingdao = env.show("web", "1.0.0")["distributions"]["cn-qingdao"]
         assert qingdao["status"] == "available" and qingdao["digest"] == pushed["web"]
         assert pull_all(host, "acme/web", "1.0.0") == pushed["web"]
-    finally:
-        revived.stop()
 
 
 def test_an_explicit_pattern_and_image_ids_that_do_not_apply(
@@ -167,7 +152,7 @@ def test_an_explicit_pattern_and_image_ids_that_do_not_apply(
         f"{bj}/mirror-{{region}}/{{path}}",
     )
     assert mirrored.exit_code == 0, mirrored.stderr
-    shanghai = _show(env, "web", "1.0.0")["distributions"]["cn-shanghai"]
+    shanghai = env.show("web", "1.0.0")["distributions"]["cn-shanghai"]
     assert shanghai["image_ref"] == f"{bj}/mirror-cn-shanghai/acme/web:1.0.0"
     assert pull_all(bj, "mirror-cn-shanghai/acme/web", "1.0.0") == pushed["web"] == shanghai["digest"]
 

@@ -48,7 +48,7 @@ def _published_ami(tmp_path: Path) -> tuple[CatalogEnv, dict[str, str]]:
     regions = [arg for region in REGIONS for arg in ("--region", region)]
     distributed = env.cli("distribute", "web-ami", "1.0.0", *regions, "--wait", "30")
     assert distributed.exit_code == 0, distributed.stderr
-    shown = json.loads(env.cli("show", "web-ami", "1.0.0", "--format", "json").stdout)
+    shown = env.show("web-ami", "1.0.0")
     return env, {region: d["image_id"] for region, d in shown["distributions"].items()}
 
 

@@ -4,6 +4,7 @@ serves the same digest, checked here with plain HTTP pulls."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,12 +21,8 @@ from preprocessor.oci.reference import Reference, is_loopback, parse_reference
 @pytest.fixture(scope="module")
 def registries(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Registry]]:
     root = tmp_path_factory.mktemp("registries")
-    started = [start_registry(root / f"r{i}") for i in range(3)]
-    try:
-        yield started
-    finally:
-        for registry in started:
-            registry.stop()
+    with contextlib.ExitStack() as stack:
+        yield [stack.enter_context(start_registry(root / f"r{i}")) for i in range(3)]
 
 
 @pytest.fixture(scope="module")

@@ -20,18 +20,15 @@ USER, PASSWORD = "deployer", "s3cr3t-registry-password"
 @pytest.fixture(scope="module")
 def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Registry, Registry, TokenIssuer, str]]:
     root = tmp_path_factory.mktemp("secured")
-    issuer = TokenIssuer(root / "issuer", USER, PASSWORD)
-    source = start_registry(root / "source", issuer.registry_config())
-    target = start_registry(root / "target", issuer.registry_config())
-    layout = Layout(root / "layout")
-    digest = layout.multi_platform("1.0.0")
-    push(layout, "1.0.0", f"{source.host}/acme/web:1.0.0", credentials=f"{USER}:{PASSWORD}")
-    try:
+    with (
+        TokenIssuer(root / "issuer", USER, PASSWORD) as issuer,
+        start_registry(root / "source", issuer.registry_config()) as source,
+        start_registry(root / "target", issuer.registry_config()) as target,
+    ):
+        layout = Layout(root / "layout")
+        digest = layout.multi_platform("1.0.0")
+        push(layout, "1.0.0", f"{source.host}/acme/web:1.0.0", credentials=f"{USER}:{PASSWORD}")
         yield source, target, issuer, digest
-    finally:
-        source.stop()
-        target.stop()
-        issuer.close()
 
 
 def _catalog(tmp_path: Path, source: Registry, target: Registry) -> CatalogEnv:

@@ -4,7 +4,6 @@ Nothing is recorded available that the registry does not serve, and a rerun comp
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,18 +15,15 @@ from registry_testing import Layout, Registry, fetch, pull_all, push, start_regi
 
 @pytest.fixture
 def regions(tmp_path: Path) -> Iterator[tuple[Registry, Registry, FaultProxy, str]]:
-    source = start_registry(tmp_path / "source")
-    target = start_registry(tmp_path / "target", relative_urls=True)
-    layout = Layout(tmp_path / "layout")
-    digest = layout.multi_platform("1.0.0", layer_size=2 * 1024 * 1024)
-    push(layout, "1.0.0", f"{source.host}/acme/web:1.0.0")
-    proxy = FaultProxy(f"http://{target.host}").start()
-    try:
-        yield source, target, proxy, digest
-    finally:
-        proxy.close()
-        source.stop()
-        target.stop()
+    with (
+        start_registry(tmp_path / "source") as source,
+        start_registry(tmp_path / "target", relative_urls=True) as target,
+    ):
+        layout = Layout(tmp_path / "layout")
+        digest = layout.multi_platform("1.0.0", layer_size=2 * 1024 * 1024)
+        push(layout, "1.0.0", f"{source.host}/acme/web:1.0.0")
+        with FaultProxy(f"http://{target.host}").start() as proxy:
+            yield source, target, proxy, digest
 
 
 def _env(tmp_path: Path, source: Registry, proxy: FaultProxy) -> CatalogEnv:
@@ -44,9 +40,8 @@ def _env(tmp_path: Path, source: Registry, proxy: FaultProxy) -> CatalogEnv:
 
 
 def _beijing(env: CatalogEnv) -> dict[str, str]:
-    shown = env.cli("show", "web", "1.0.0", "--format", "json")
-    data: dict[str, dict[str, str]] = json.loads(shown.stdout)["distributions"]
-    return data.get("cn-beijing", {})
+    found: dict[str, str] = env.show("web", "1.0.0")["distributions"].get("cn-beijing", {})
+    return found
 
 
 @pytest.mark.parametrize(
