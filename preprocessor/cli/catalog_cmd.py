@@ -18,7 +18,7 @@ from typing import Any, NamedTuple, TypeVar
 import click
 
 from preprocessor.catalog.opening import StoreOptions
-from preprocessor.cli.options import ProviderName, format_option, store_options
+from preprocessor.cli.options import ProviderName, catalog_url_option, format_option, store_options
 from preprocessor.errors import InputError
 from preprocessor.output import printable
 
@@ -33,13 +33,7 @@ class StoreSettings(NamedTuple):
     store: StoreOptions
 
 
-def _catalog_option(function: F) -> F:
-    return click.option(
-        "--catalog",
-        "catalog_url",
-        metavar="URL",
-        help="file://DIR or s3://BUCKET/PREFIX (default: $DEPLOYPKG_CATALOG, then the project config's catalog).",
-    )(function)
+_catalog_option = catalog_url_option("the project config's")
 
 
 class _WorkflowOrder(click.Group):

@@ -125,14 +125,19 @@ def store_options(function: F) -> F:
     return collected  # type: ignore[return-value]
 
 
-def catalog_options(function: F) -> F:
-    """``--catalog`` and the :func:`store_options`, as render and plan take them."""
+def catalog_url_option(configured: str) -> Callable[[F], F]:
+    """``--catalog URL``; ``configured`` says whose config's ``catalog:`` is the last default."""
     return click.option(
         "--catalog",
         "catalog_url",
         metavar="URL",
-        help="file://DIR or s3://BUCKET/PREFIX (default: $DEPLOYPKG_CATALOG, then each config's catalog).",
-    )(store_options(function))
+        help=f"file://DIR or s3://BUCKET/PREFIX (default: $DEPLOYPKG_CATALOG, then {configured} catalog).",
+    )
+
+
+def catalog_options(function: F) -> F:
+    """``--catalog`` and the :func:`store_options`, as render and plan take them."""
+    return catalog_url_option("each config's")(store_options(function))
 
 
 def note_skipped_files(paths: tuple[Path, ...]) -> None:
