@@ -1,7 +1,9 @@
-"""Image and chart references: ``[oci://]HOST[:PORT]/REPOSITORY[:TAG][@sha256:HEX]``.
+"""Image and chart references: ``[oci://]HOST[:PORT]/REPOSITORY[:TAG][@sha256:HEX]``, one grammar
+for the catalog and for validate.
 
-A reference always names its registry host here: deploypkg copies between named regional
-registries, so ``nginx:1.25`` (Docker Hub by convention) is refused rather than guessed.
+What deploypkg copies (:func:`parse_reference`) always names its registry host: it copies between
+named regional registries, so ``nginx:1.25`` (Docker Hub by convention) is refused rather than
+guessed. What a template says (:func:`image_name`) is read as Docker reads it.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _HOST = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*(?::[0-9]{1,5})?"
 _COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
 _TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
-REFERENCE = re.compile(
-    rf"(?P<host>{_HOST})/(?P<repository>{_COMPONENT}(?:/{_COMPONENT})*)(?::(?P<tag>{_TAG}))?(?:@(?P<digest>sha256:[0-9a-f]{{64}}))?"
+_NAME = re.compile(
+    rf"(?:(?P<host>{_HOST})/)?(?P<repository>{_COMPONENT}(?:/{_COMPONENT})*)"
+    rf"(?::(?P<tag>{_TAG}))?(?:@(?P<digest>sha256:[0-9a-f]{{64}}))?"
 )
+DOCKER_HUB = "docker.io"
 
 
 class Reference(NamedTuple):
@@ -51,19 +55,38 @@ class Reference(NamedTuple):
         return self._replace(registry=registry, repository=repository)
 
 
-def parse_reference(text: str) -> Reference:
-    """``text`` as a :class:`Reference`, or :class:`InputError` saying what is wrong."""
+def _read(text: str) -> tuple[Reference, bool] | None:
+    """``text`` as Docker reads an image name, and whether it named its registry host; a first
+    component that is no host (no ``.`` or ``:``, not ``localhost``) belongs to the repository."""
     oci = text.startswith(OCI_SCHEME)
-    body = text[len(OCI_SCHEME) :] if oci else text
-    match = REFERENCE.fullmatch(body)
-    if match is None or ("." not in match["host"] and ":" not in match["host"] and match["host"] != "localhost"):
+    match = _NAME.fullmatch(text[len(OCI_SCHEME) :] if oci else text)
+    if match is None:
+        return None
+    host, repository = match["host"], match["repository"]
+    if host is not None and "." not in host and ":" not in host and host != "localhost":
+        repository, host = f"{host}/{repository}", None  # "library/nginx": a path, not a host
+    return Reference(host or DOCKER_HUB, repository, match["tag"], match["digest"], oci), host is not None
+
+
+def image_name(text: str) -> Reference | None:
+    """``text`` as Docker reads an image name (no host: Docker Hub; no tag: none), or ``None``."""
+    found = _read(text)
+    return found[0] if found is not None else None
+
+
+def parse_reference(text: str) -> Reference:
+    """``text`` as a :class:`Reference` with its registry host and a tag or digest, or
+    :class:`InputError` saying what is wrong."""
+    found = _read(text)
+    if found is None or not found[1]:
         raise InputError(
             f"{text!r} is not an image reference with a registry host",
             hint="write HOST[:PORT]/REPOSITORY:TAG, e.g. registry.cn-hangzhou.aliyuncs.com/acme/web:1.4.0",
         )
-    if match["tag"] is None and match["digest"] is None:
+    reference = found[0]
+    if reference.tag is None and reference.digest is None:
         raise InputError(f"{text!r} names neither a tag nor a digest", hint="add :TAG (or @sha256:…)")
-    return Reference(match["host"], match["repository"], match["tag"], match["digest"], oci)
+    return reference
 
 
 def is_loopback(registry: str) -> bool:

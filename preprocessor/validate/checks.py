@@ -10,7 +10,6 @@ same placeholder checks before it substitutes (:func:`placeholder_finding`).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import NamedTuple
 
@@ -26,6 +25,7 @@ from preprocessor.model import (
     Span,
     Template,
 )
+from preprocessor.oci.reference import image_name
 from preprocessor.project import Project
 from preprocessor.rules import RULES, Rule
 from providers import ImageIdClass, Provider, all_providers
@@ -212,7 +212,7 @@ _PACKAGE_HINT = "publish it as a container-image package and associate the refer
 @image_check("DPK114", CONTAINER_IMAGES)
 def malformed_container_image(ref: ImageRef, ctx: Context) -> Found | None:
     """DPK114: the literal is not an image reference at all (associated literals are keys)."""
-    if _related(ref, ctx) or container_reference(ref.value) is not None:
+    if _related(ref, ctx) or image_name(ref.value) is not None:
         return None
     return Found(
         f"{_where(ref)} {ref.value!r} is not a container image reference",
@@ -223,7 +223,7 @@ def malformed_container_image(ref: ImageRef, ctx: Context) -> Found | None:
 @image_check("DPK113", CONTAINER_IMAGES)
 def moving_container_tag(ref: ImageRef, ctx: Context) -> Found | None:
     """DPK113: no tag, or ``latest``, and no digest: what it names changes over time."""
-    parsed = container_reference(ref.value)
+    parsed = image_name(ref.value)
     if parsed is None or _related(ref, ctx) or parsed.digest or parsed.tag not in (None, "latest"):
         return None
     shown = f"tag {parsed.tag!r}" if parsed.tag else "no tag (it means 'latest')"
@@ -237,10 +237,10 @@ def moving_container_tag(ref: ImageRef, ctx: Context) -> Found | None:
 @image_check("DPK111", CONTAINER_IMAGES)
 def regional_container_image(ref: ImageRef, ctx: Context) -> Found | None:
     """DPK111: a literal in one region's registry: every other region pulls across regions."""
-    parsed = container_reference(ref.value)
+    parsed = image_name(ref.value)
     if parsed is None or ctx.provider is None or _related(ref, ctx):
         return None
-    region = ctx.provider.registry_region(parsed.host)
+    region = ctx.provider.registry_region(parsed.registry)
     if region is None:
         return None
     return Found(
@@ -253,42 +253,17 @@ def regional_container_image(ref: ImageRef, ctx: Context) -> Found | None:
 @image_check("DPK112", CONTAINER_IMAGES)
 def public_container_image(ref: ImageRef, ctx: Context) -> Found | None:
     """DPK112: a literal pulled from outside the provider's registries (Docker Hub, …)."""
-    parsed = container_reference(ref.value)
+    parsed = image_name(ref.value)
     if parsed is None or ctx.provider is None or _related(ref, ctx):
         return None
-    if ctx.provider.registry_region(parsed.host) is not None:
+    if ctx.provider.registry_region(parsed.registry) is not None:
         return None
     return Found(
-        f"container image {ref.value} in {_where(ref)} is pulled from {parsed.host}, outside the {ctx.provider.name}"
-        " registries: an instance in a VPC needs a NAT gateway or an EIP to reach it, and its rate limits apply",
+        f"container image {ref.value} in {_where(ref)} is pulled from {parsed.registry}, outside the"
+        f" {ctx.provider.name} registries: an instance in a VPC needs a NAT gateway or an EIP to reach it,"
+        " and its rate limits apply",
         "copy it into your registry, " + _PACKAGE_HINT,
     )
-
-
-class ContainerReference(NamedTuple):
-    host: str
-    repository: str
-    tag: str | None
-    digest: str | None
-
-
-_DOCKER_REFERENCE = re.compile(
-    r"(?:(?P<host>[A-Za-z0-9.-]+(?::[0-9]+)?|localhost(?::[0-9]+)?)/)?"
-    r"(?P<repository>[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)"
-    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?"
-)
-
-
-def container_reference(value: str) -> ContainerReference | None:
-    """``value`` read as Docker reads an image name (no host: Docker Hub), or ``None``."""
-    match = _DOCKER_REFERENCE.fullmatch(value)
-    if match is None:
-        return None
-    host = match["host"]
-    repository = match["repository"]
-    if host is not None and "." not in host and ":" not in host and not host.startswith("localhost"):
-        repository, host = f"{host}/{repository}", None  # "library/nginx": a path, not a host
-    return ContainerReference(host or "docker.io", repository, match["tag"], match["digest"])
 
 
 def _short(text: str, limit: int = 60) -> str:
