@@ -76,17 +76,12 @@ def _copies(catalog: Catalog, names: Iterable[str] | None) -> Iterable[tuple[Pac
                     yield package, version, region, distribution.image_id
 
 
-def _sharer(store: Store) -> ImageSharer | None:
-    provider = get_provider(Catalog(store).info().provider)
+def _sharer(catalog: Catalog) -> ImageSharer | None:
+    provider = get_provider(catalog.info().provider)
     return provider.image_sharer() if provider.image_sharer is not None else None
 
 
-def audit(store: Store, names: Iterable[str] | None = None) -> list[Drift]:
-    """Every regional copy whose launch permissions differ from what the catalog says."""
-    sharer = _sharer(store)
-    if sharer is None:
-        return []
-    catalog = Catalog(store)
+def _drifts(catalog: Catalog, sharer: ImageSharer, names: Iterable[str] | None) -> list[Drift]:
     drifts = []
     for package, version, region, image_id in _copies(catalog, names):
         wanted = wanted_permissions(package, version, catalog)
@@ -98,12 +93,20 @@ def audit(store: Store, names: Iterable[str] | None = None) -> list[Drift]:
     return drifts
 
 
+def audit(store: Store, names: Iterable[str] | None = None) -> list[Drift]:
+    """Every regional copy whose launch permissions differ from what the catalog says."""
+    catalog = Catalog(store)
+    sharer = _sharer(catalog)
+    return _drifts(catalog, sharer, names) if sharer is not None else []
+
+
 def sync(store: Store, names: Iterable[str] | None = None) -> list[Drift]:
     """Make every regional copy's launch permissions what the catalog says; the changes made."""
-    sharer = _sharer(store)
+    catalog = Catalog(store)
+    sharer = _sharer(catalog)
     if sharer is None:
         return []
-    drifts = audit(store, names)
+    drifts = _drifts(catalog, sharer, names)
     for drift in drifts:
         sharer.apply(drift.region, drift.image_id, drift.actual, drift.wanted)
     return drifts
