@@ -5,13 +5,7 @@ from __future__ import annotations
 import re
 
 from preprocessor.model import PropertyRole
-from providers.spec import Dialect, PropertySpec, Provider, ResourceSpec
-
-HOW_TO_COPY = (
-    "copy the image with ECS CopyImage (Packer image_copy_regions, the console, or "
-    "`aliyun ecs CopyImage --RegionId SRC --ImageId m-… --DestinationRegionId R`), "
-    "then record it with --image R=m-…"
-)
+from providers.spec import Dialect, ImageCopier, ImageSharer, PropertySpec, Provider, ResourceSpec
 
 _IMAGE = PropertySpec(("ImageId",))
 _FAMILY = PropertySpec(("ImageFamily",), PropertyRole.IMAGE_FAMILY)
@@ -97,6 +91,18 @@ REGIONS = (
     "eu-central-1", "me-east-1", "me-central-1", "na-south-1",
 )  # fmt: skip
 
+def _ecs_copier() -> ImageCopier:
+    from providers.alicloud_images import ECSImageCopier
+
+    return ECSImageCopier()
+
+
+def _ecs_sharer() -> ImageSharer:
+    from providers.alicloud_images import ECSImageSharer
+
+    return ECSImageSharer()
+
+
 PROVIDER = Provider(
     name="alicloud",
     resources=RESOURCES,
@@ -138,5 +144,6 @@ PROVIDER = Provider(
     template_version_key="ROSTemplateFormatVersion",
     store_schemes=("oss",),
     cross_region_copy="stream",  # OSS CopyObject works only within one region
-    record_images_help=HOW_TO_COPY,
+    image_copier=_ecs_copier,
+    image_sharer=_ecs_sharer,
 )

@@ -6,12 +6,12 @@ usual chain (``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_EC2``, profiles, environm
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from providers.spec import ImageCopy, ImagePermissions
+from providers.spec import ImageCopy, ImagePermissions, copy_token
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -26,12 +26,6 @@ def ec2_client(region: str) -> EC2Client:
     return boto3.session.Session().client("ec2", region_name=region)
 
 
-def client_token(package: str, version: str, region: str) -> str:
-    """CopyImage's idempotency token: a rerun for the same version and region gets the same copy."""
-    digest = hashlib.sha256(f"{package}\0{version}\0{region}".encode()).hexdigest()
-    return f"deploypkg-{digest[:48]}"
-
-
 def copy_image(
     package: str, version: str, source_region: str, source_image_id: str, region: str, description: str = ""
 ) -> str:
@@ -41,7 +35,7 @@ def copy_image(
         SourceImageId=source_image_id,
         Name=f"{package}-{version}",
         Description=(description or f"deploypkg {package} {version} from {source_region}")[:255],
-        ClientToken=client_token(package, version, region),
+        ClientToken=copy_token(package, version, region),
     )
     return response["ImageId"]
 
@@ -62,6 +56,7 @@ def wait_available(
     timeout: float = DEFAULT_WAIT_SECONDS,
     poll: float = POLL_SECONDS,
     stop: threading.Event | None = None,
+    progress: Callable[[str, int | None], None] | None = None,
 ) -> ImageCopy:
     """Poll until the copy is ``available`` or has failed, at most ``timeout`` seconds; ``stop``
     ends the wait early (state ``interrupted``)."""
@@ -69,6 +64,8 @@ def wait_available(
     deadline = time.monotonic() + timeout
     while True:
         state, reason = image_state(region, image_id)
+        if progress is not None:
+            progress(state, None)  # EC2 tells no percentage
         if state != "pending":
             return ImageCopy(region, image_id, state, reason)
         if time.monotonic() >= deadline:
@@ -86,9 +83,15 @@ class EC2ImageCopier:
         return copy_image(package, version, source_region, source_image_id, region)
 
     def wait_available(
-        self, region: str, image_id: str, timeout: float, poll: float, stop: threading.Event
+        self,
+        region: str,
+        image_id: str,
+        timeout: float,
+        poll: float,
+        stop: threading.Event,
+        progress: Callable[[str, int | None], None] | None = None,
     ) -> ImageCopy:
-        return wait_available(region, image_id, timeout, poll, stop)
+        return wait_available(region, image_id, timeout, poll, stop, progress)
 
 
 class EC2ImageSharer:

@@ -5,6 +5,7 @@ questions of a :class:`Provider`; it never branches on a provider's name."""
 from __future__ import annotations
 
 import enum
+import hashlib
 import re
 import threading
 from collections.abc import Callable, Mapping
@@ -62,6 +63,13 @@ class ImageCopy(NamedTuple):
     reason: str | None = None
 
 
+def copy_token(package: str, version: str, region: str) -> str:
+    """An image copy's idempotency token (58 characters): a rerun for the same version and
+    region gets the same copy."""
+    digest = hashlib.sha256(f"{package}\0{version}\0{region}".encode()).hexdigest()
+    return f"deploypkg-{digest[:48]}"
+
+
 class ImageCopier(Protocol):
     """A provider's own machine-image replication: start a copy in a region, wait for it."""
 
@@ -74,10 +82,17 @@ class ImageCopier(Protocol):
         ...
 
     def wait_available(
-        self, region: str, image_id: str, timeout: float, poll: float, stop: threading.Event
+        self,
+        region: str,
+        image_id: str,
+        timeout: float,
+        poll: float,
+        stop: threading.Event,
+        progress: Callable[[str, int | None], None] | None = None,
     ) -> ImageCopy:
         """Poll until the copy is usable or has failed, at most ``timeout`` seconds; ``stop`` ends
-        the wait early (state ``interrupted``)."""
+        the wait early (state ``interrupted``). ``progress(status, percent)`` after each poll
+        (``percent`` ``None`` where the cloud tells none)."""
         ...
 
 

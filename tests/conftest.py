@@ -19,6 +19,9 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+from ecs_double import ACCESS_KEY_ID as ECS_ACCESS_KEY_ID
+from ecs_double import ACCESS_KEY_SECRET as ECS_ACCESS_KEY_SECRET
+from ecs_double import EcsDouble
 from helpers import free_port
 
 REPO = Path(__file__).resolve().parent.parent
@@ -93,6 +96,22 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, moto_server: MotoServer) -> MotoSer
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     return moto_server
+
+
+@pytest.fixture
+def ecs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[EcsDouble]:
+    """The ECS protocol double (tests/ecs_double.py), with the SDK's endpoint and credentials
+    pointing at it, for this process and the CLI's children; no other credential source."""
+    double = EcsDouble()
+    with double.serving():
+        monkeypatch.setenv("DEPLOYPKG_ECS_ENDPOINT", double.endpoint)
+        monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", ECS_ACCESS_KEY_ID)
+        monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", ECS_ACCESS_KEY_SECRET)
+        monkeypatch.delenv("ALIBABA_CLOUD_SECURITY_TOKEN", raising=False)
+        monkeypatch.setenv("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
+        monkeypatch.setenv("ALIBABA_CLOUD_CREDENTIALS_FILE", str(tmp_path / "no-alibaba-credentials"))
+        monkeypatch.setenv("ALIBABA_CLOUD_CLI_PROFILE_DISABLED", "true")
+        yield double
 
 
 @pytest.fixture(scope="session")

@@ -118,40 +118,57 @@ def test_concurrent_distributions_keep_each_others_regions(tmp_path: Path) -> No
     assert all(d["status"] == "available" for d in version["distributions"].values())
 
 
-def test_alicloud_images_are_recorded_not_copied(tmp_path: Path) -> None:
+def test_a_provider_without_an_image_copier_records_copies_made_elsewhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A provider whose ``image_copier`` is ``None`` (a third-party cloud deploypkg cannot copy
+    on): each region's copy is given with ``--image REGION=ID`` and recorded, never changed."""
+    import dataclasses
+
+    import providers
+    from preprocessor.catalog import operations
+    from preprocessor.catalog.model import PackageType
+    from preprocessor.catalog.writes import read_version
+    from preprocessor.errors import CatalogError, InputError
+
+    recorded = dataclasses.replace(
+        providers.get_provider("alicloud"), image_copier=None, image_sharer=None, record_images_help="copy it by hand"
+    )
+    monkeypatch.setattr(providers, "_PROVIDERS", {**providers.all_providers(), "alicloud": recorded})
     env = make_env("local", tmp_path)
-    _init(env, "alicloud")
-    assert (
-        env.cli(
-            "publish", "web-image", "1.0.0", "--type", "ecs-image", "--image", "cn-hangzhou=m-bp1g7004ksh0oeuc1234"
-        ).exit_code
-        == 0
+    store = env.store()
+    operations.init(store, "alicloud", env.bucket_pattern)
+    operations.publish(
+        store,
+        operations.PublishRequest(
+            "web-image", "1.0.0", PackageType.ECS_IMAGE, {"cn-hangzhou": "m-bp1g7004ksh0oeuc1234"}
+        ),
     )
-    missing = env.cli("distribute", "web-image", "1.0.0", "--region", "cn-beijing")
-    assert missing.exit_code == 2
-    assert "no image given for cn-beijing" in missing.stderr and "CopyImage" in missing.stderr
-    bad = env.cli(
-        "distribute", "web-image", "1.0.0", "--region", "cn-beijing", "--image", "cn-beijing=ami-0123456789abcdef0"
+
+    def distribute(images: dict[str, str], *regions: str) -> None:
+        operations.distribute(store, "web-image", "1.0.0", regions, operations.DistributeOptions(images=images))
+
+    with pytest.raises(InputError) as missing:
+        distribute({}, "cn-beijing")
+    assert "no image given for cn-beijing" in missing.value.message and missing.value.hint == "copy it by hand"
+    with pytest.raises(InputError) as bad:
+        distribute({"cn-beijing": "ami-0123456789abcdef0"}, "cn-beijing")
+    assert "not a alicloud image ID" in bad.value.message
+    distribute(
+        {"cn-beijing": "m-2zeb3kq6nfv9wd8x1234", "cn-shanghai": "m-uf6e5t0rlw3pq2vn1234"}, "cn-beijing", "cn-shanghai"
     )
-    assert bad.exit_code == 2 and "not a alicloud image ID" in bad.stderr
-    done = env.cli(
-        "distribute", "web-image", "1.0.0", "--region", "cn-beijing", "--region", "cn-shanghai",
-        "--image", "cn-beijing=m-2zeb3kq6nfv9wd8x1234", "--image", "cn-shanghai=m-uf6e5t0rlw3pq2vn1234",
-    )  # fmt: skip
-    assert done.exit_code == 0, done.stderr
-    dists = env.show("web-image", "1.0.0")["distributions"]
-    assert {r: d["image_id"] for r, d in dists.items()} == {
+    found = read_version(store, "web-image", "1.0.0")
+    assert found is not None
+    dists = found.value.distributions
+    assert {r: d.image_id for r, d in dists.items()} == {
         "cn-hangzhou": "m-bp1g7004ksh0oeuc1234",
         "cn-beijing": "m-2zeb3kq6nfv9wd8x1234",
         "cn-shanghai": "m-uf6e5t0rlw3pq2vn1234",
     }
-    assert env.cli("release", "web-image", "1.0.0").exit_code == 0
-    changed = env.cli(
-        "distribute", "web-image", "1.0.0", "--region", "cn-beijing", "--image", "cn-beijing=m-2zeaaaaaaaaaaaaaaaaa"
-    )
-    assert changed.exit_code == 2
-    assert "never change" in changed.stderr
-    assert env.show("web-image", "1.0.0")["distributions"]["cn-beijing"]["image_id"] == "m-2zeb3kq6nfv9wd8x1234"
+    operations.release(store, "web-image", "1.0.0")
+    with pytest.raises(CatalogError) as changed:
+        distribute({"cn-beijing": "m-2zeaaaaaaaaaaaaaaaaa"}, "cn-beijing")
+    assert "never change" in (changed.value.hint or "")
 
 
 def _register_ami(region: str) -> str:

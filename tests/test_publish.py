@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from catalog_testing import CatalogEnv, make_env
+from ecs_double import EcsDouble
 
 DRAFT_ID = "m-bp1hq9xw0dnk2c7r5678"
 HZ_IMAGE = "cn-hangzhou=" + DRAFT_ID
@@ -18,9 +19,11 @@ WEB_SOURCE = {"region": "cn-hangzhou", "image_id": WEB_ID}
 
 
 @pytest.fixture(params=["local", "s3"])
-def env(request: pytest.FixtureRequest, tmp_path: Path) -> CatalogEnv:
+def env(request: pytest.FixtureRequest, tmp_path: Path, ecs: EcsDouble) -> CatalogEnv:
     if request.param == "s3":
         request.getfixturevalue("aws_env")
+    for image_id in (DRAFT_ID, WEB_ID):  # release shares them on ECS
+        ecs.add_image("cn-hangzhou", image_id, image_id=image_id)
     made = make_env(request.param, tmp_path)
     result = made.cli("init", "--provider", "alicloud", "--bucket-pattern", made.bucket_pattern)
     assert result.exit_code == 0, result.stderr

@@ -31,6 +31,7 @@ from typing import Any, NamedTuple
 
 import pytest
 from catalog_testing import CatalogEnv, make_env
+from ecs_double import EcsDouble
 
 from preprocessor.catalog import operations
 from preprocessor.catalog.keys import version_key
@@ -54,6 +55,9 @@ def _preload() -> None:
     import preprocessor.cli.catalog_cmd  # noqa: F401
 
     boto3.session.Session().client("s3", region_name="us-east-1")  # botocore's lazy imports
+    import alibabacloud_ecs20140526.client  # noqa: F401  (release applies ECS share permissions)
+
+    import providers.alicloud_images  # noqa: F401
 
 
 def image(n: int) -> str:
@@ -61,9 +65,11 @@ def image(n: int) -> str:
 
 
 @pytest.fixture(params=["local", "s3"])
-def env(request: pytest.FixtureRequest, tmp_path: Path) -> CatalogEnv:
+def env(request: pytest.FixtureRequest, tmp_path: Path, ecs: EcsDouble) -> CatalogEnv:
     if request.param == "s3":
         request.getfixturevalue("aws_env")
+    for image_id in (FIRST_IMAGE, *(image(n) for n in range(100))):  # release shares them on ECS
+        ecs.add_image("cn-hangzhou", image_id, image_id=image_id)
     made = make_env(request.param, tmp_path)
     _preload()
     operations.init(made.store(), "alicloud", made.bucket_pattern)

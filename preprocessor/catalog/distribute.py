@@ -69,6 +69,10 @@ class Reporter(Protocol):
 
     def advance(self, region: str, amount: int) -> None: ...
 
+    def status(self, region: str, state: str, percent: int | None) -> None:
+        """A cloud-side copy's state (``Creating``, ``pending`` …) and percentage, after each poll."""
+        ...
+
     def finish(self, region: str, outcome: RegionOutcome) -> None: ...
 
 
@@ -77,6 +81,9 @@ class SilentReporter:
         pass
 
     def advance(self, region: str, amount: int) -> None:
+        pass
+
+    def status(self, region: str, state: str, percent: int | None) -> None:
         pass
 
     def finish(self, region: str, outcome: RegionOutcome) -> None:
@@ -135,7 +142,7 @@ def distribute(
     if current.status is VersionStatus.REVOKED:
         raise CatalogError(f"{name} {version} was revoked ({current.revoked_reason}); it is not distributed any more")
     records_images = package.type is PackageType.ECS_IMAGE and provider.image_copier is None
-    if options.images and not records_images:
+    if options.images and not records_images and current.source.marketplace is None:
         raise InputError(
             f"--image records image copies made outside deploypkg; {name} is {package.type.value} "
             f"in a {provider.name} catalog, which deploypkg copies itself",
@@ -143,7 +150,9 @@ def distribute(
         )
     if options.image_ref_pattern and package.type not in (PackageType.CONTAINER_IMAGE, PackageType.HELM_CHART):
         raise InputError(f"--image-ref-pattern applies to container images and charts, not {package.type.value}")
-    if records_images:
+    if current.source.marketplace is not None:
+        _check_marketplace_regions(current, wanted, options.images)
+    elif records_images:
         _check_recorded_images(provider, current, wanted, options.images)
 
     if package.type in (PackageType.CONTAINER_IMAGE, PackageType.HELM_CHART):
@@ -211,6 +220,25 @@ class _Recorder:
             update_version(self.store, self.package, self.version, change, first=first)
 
 
+def _check_marketplace_regions(version: PackageVersion, regions: Sequence[str], images: Mapping[str, str]) -> None:
+    """A marketplace image is never copied: only the regions recorded at publish can have it."""
+    code = version.source.marketplace
+    if images:
+        raise InputError(
+            f"{version.package} {version.version} is marketplace image {code}: its regional IDs are recorded "
+            "when it is published, not by distribute",
+            hint="leave out --image; publish a new version with every region's --image",
+        )
+    recorded = sorted(version.distributions)
+    for region in regions:
+        if region not in version.distributions:
+            raise InputError(
+                f"{version.package} {version.version} is marketplace image {code}, recorded for "
+                f"{', '.join(recorded)}; it is not copied, so it cannot be distributed to {region}",
+                hint=f"distribute to {', '.join(recorded)}, or publish a version that records {region}'s image",
+            )
+
+
 def _check_recorded_images(
     provider: Provider, version: PackageVersion, regions: Sequence[str], images: Mapping[str, str]
 ) -> None:
@@ -260,6 +288,8 @@ def _distribute_region(job: _Job, region: str) -> RegionOutcome:
     if kind is PackageType.FILE:
         return _file_region(job, region)
     if kind is PackageType.ECS_IMAGE:
+        if job.version.source.marketplace is not None:
+            return _recorded_image_region(job, region)
         if job.provider.image_copier is not None:
             return _copied_image_region(job, region, job.provider.image_copier())
         return _recorded_image_region(job, region)
@@ -353,7 +383,12 @@ def _copied_image_region(job: _Job, region: str, copier: ImageCopier) -> RegionO
         image_id = copier.copy_image(job.version.package, job.version.version, source.region, source.image_id, region)
         job.record(Distribution(region, DistributionStatus.DELIVERING, image_id=image_id, updated_at=now()))
     result = copier.wait_available(
-        region, image_id, job.options.image_wait_seconds, job.options.image_poll_seconds, job.stop
+        region,
+        image_id,
+        job.options.image_wait_seconds,
+        job.options.image_poll_seconds,
+        job.stop,
+        lambda state, percent: job.reporter.status(region, state, percent),
     )
     if result.state == "available":
         job.record(Distribution(region, DistributionStatus.AVAILABLE, image_id=image_id, updated_at=now()))

@@ -232,6 +232,10 @@ class Source:
     chart_ref: str | None = None
     digest: str | None = None
     """The manifest digest ``image_ref`` / ``chart_ref`` named when it was published."""
+    marketplace: str | None = None
+    """ecs-image: the marketplace commodity code of an image the marketplace already holds in
+    every region it is sold in. Its regional IDs are recorded, never copied; who may launch it is
+    the marketplace's business (buyers), not the catalog's share permissions."""
 
     def to_json(self) -> dict[str, Any]:
         return _clean(self.__dict__.copy())
@@ -249,6 +253,7 @@ class Source:
             image_ref=_optional(doc, "image_ref", str, where),
             chart_ref=_optional(doc, "chart_ref", str, where),
             digest=_optional(doc, "digest", str, where),
+            marketplace=_optional(doc, "marketplace", str, where),
         )
 
 

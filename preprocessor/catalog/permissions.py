@@ -14,7 +14,8 @@ Wanted permissions of one version's copies:
 The image's own account never needs a permission and is never listed. :func:`sync` applies the
 wanted permissions through the provider's :class:`~providers.ImageSharer` (aws: EC2 launch
 permissions) in every region with an available copy; :func:`audit` reads them and reports the
-drift. A provider without a sharer (alicloud until its ECS sharing lands) has nothing to apply.
+drift. A provider without a sharer has nothing to apply. Marketplace images are left alone: the
+marketplace lets its buyers launch them.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from preprocessor.catalog.access import audience
 from preprocessor.catalog.catalog import Catalog
 from preprocessor.catalog.model import DistributionStatus, Package, PackageType, PackageVersion, VersionStatus
 from preprocessor.catalog.store import Store
+from preprocessor.errors import DeploypkgError
 from providers import ImagePermissions, ImageSharer, get_provider
 
 NOBODY = ImagePermissions(False, frozenset())
@@ -71,6 +73,8 @@ def _copies(catalog: Catalog, names: Iterable[str] | None) -> Iterable[tuple[Pac
         if package.type is not PackageType.ECS_IMAGE:
             continue
         for version in catalog.versions(name):
+            if version.source.marketplace is not None:
+                continue  # buyers launch it: the marketplace decides, not a share list
             for region, distribution in sorted(version.distributions.items()):
                 if distribution.status is DistributionStatus.AVAILABLE and distribution.image_id:
                     yield package, version, region, distribution.image_id
@@ -100,13 +104,31 @@ def audit(store: Store, names: Iterable[str] | None = None) -> list[Drift]:
     return _drifts(catalog, sharer, names) if sharer is not None else []
 
 
-def sync(store: Store, names: Iterable[str] | None = None) -> list[Drift]:
-    """Make every regional copy's launch permissions what the catalog says; the changes made."""
+class Failure(NamedTuple):
+    drift: Drift
+    reason: str
+
+
+class Synced(NamedTuple):
+    changed: list[Drift]
+    failed: list[Failure]
+    """Copies whose change the cloud refused (maybe after part of it was made): the next
+    ``audit`` shows what is left, and a rerun finishes it."""
+
+
+def sync(store: Store, names: Iterable[str] | None = None) -> Synced:
+    """Make every regional copy's launch permissions what the catalog says. One copy the cloud
+    refuses does not stop the others."""
     catalog = Catalog(store)
     sharer = _sharer(catalog)
     if sharer is None:
-        return []
-    drifts = _drifts(catalog, sharer, names)
-    for drift in drifts:
-        sharer.apply(drift.region, drift.image_id, drift.actual, drift.wanted)
-    return drifts
+        return Synced([], [])
+    changed, failed = [], []
+    for drift in _drifts(catalog, sharer, names):
+        try:
+            sharer.apply(drift.region, drift.image_id, drift.actual, drift.wanted)
+        except DeploypkgError as error:
+            failed.append(Failure(drift, error.message))
+        else:
+            changed.append(drift)
+    return Synced(changed, failed)

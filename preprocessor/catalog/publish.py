@@ -50,16 +50,25 @@ class PublishRequest(NamedTuple):
     owner: str | None = None
     description: str = ""
     replace_draft: bool = False
+    marketplace: str | None = None
+    """ecs-image: the marketplace commodity code; ``images`` are its IDs in the regions it is sold in."""
 
 
 # Which request fields (and their CLI options) belong to which package type.
 _TYPE_FIELDS: dict[PackageType, frozenset[str]] = {
-    PackageType.ECS_IMAGE: frozenset({"images"}),
+    PackageType.ECS_IMAGE: frozenset({"images", "marketplace"}),
     PackageType.FILE: frozenset({"file"}),
     PackageType.CONTAINER_IMAGE: frozenset({"image_ref"}),
     PackageType.HELM_CHART: frozenset({"chart_ref"}),
 }
-_OPTION = {"images": "--image/--from-packer", "file": "--file", "image_ref": "--image-ref", "chart_ref": "--chart"}
+_OPTION = {
+    "images": "--image/--from-packer",
+    "marketplace": "--marketplace",
+    "file": "--file",
+    "image_ref": "--image-ref",
+    "chart_ref": "--chart",
+}
+COMMODITY_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 
 class PublishResult(NamedTuple):
@@ -188,7 +197,13 @@ def _image_source(provider: Provider, request: PublishRequest) -> tuple[Source, 
         region: Distribution(region, DistributionStatus.AVAILABLE, image_id=image_id, updated_at=stamp)
         for region, image_id in images.items()
     }
-    return Source(region=source_region, image_id=images[source_region]), distributions
+    marketplace = request.marketplace
+    if marketplace is not None and not COMMODITY_CODE.fullmatch(marketplace):
+        raise InputError(
+            f"--marketplace {marketplace!r} is not a commodity code",
+            hint="the code in the marketplace product's URL, such as cmjj00xxxx: letters, digits, - and _",
+        )
+    return Source(region=source_region, image_id=images[source_region], marketplace=marketplace), distributions
 
 
 def sha256_of(path: Path) -> tuple[str, int]:

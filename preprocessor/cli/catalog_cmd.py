@@ -286,6 +286,11 @@ def show(ctx: click.Context, catalog_url: str | None, name: str, version: str | 
     "--from-packer", type=click.Path(dir_okay=False, path_type=Path), help="ecs-image: a Packer manifest.json."
 )
 @click.option("--packer-run-uuid", metavar="UUID", help="The Packer run to import (default: the last run).")
+@click.option(
+    "--marketplace",
+    metavar="CODE",
+    help="ecs-image: a marketplace image by commodity code; its --image IDs are recorded, never copied.",
+)
 @click.option("--file", "file_path", type=click.Path(dir_okay=False, path_type=Path), help="file: the file.")
 @click.option("--region", metavar="REGION", help="The source region (file: where it is uploaded).")
 @click.option("--image-ref", metavar="REF", help="container-image: the image reference.")
@@ -303,6 +308,7 @@ def publish(
     images: tuple[str, ...],
     from_packer: Path | None,
     packer_run_uuid: str | None,
+    marketplace: str | None,
     file_path: Path | None,
     region: str | None,
     image_ref: str | None,
@@ -346,6 +352,7 @@ def publish(
         owner=owner,
         description=description,
         replace_draft=replace_draft,
+        marketplace=marketplace,
     )
     store = _open(ctx, catalog_url)
     if file_path is not None and file_path.is_file() and sys.stderr.isatty():
@@ -362,7 +369,8 @@ def publish(
     what = "replaced draft" if result.replaced_draft else "published draft"
     source = ver.source
     artifact = source.image_id or source.object_key or source.image_ref or source.chart_ref
-    click.echo(f"{what} {name} {version}: source {source.region} {artifact}")
+    sold = f" (marketplace {source.marketplace})" if source.marketplace else ""
+    click.echo(f"{what} {name} {version}: source {source.region} {artifact}{sold}")
     if source.object_key:
         state = "uploaded" if result.uploaded else "already there, not uploaded again"
         click.echo(f"  bucket {source.bucket}: {source.object_key} ({source.size} bytes, {state})")
@@ -375,7 +383,11 @@ def publish(
 
 
 class _PlainReporter:
-    """One line per region start and end: for logs and pipes."""
+    """One line per region start and end, and per change of a cloud-side copy's state (or 25
+    points of its progress): for logs and pipes."""
+
+    def __init__(self) -> None:
+        self._shown: dict[str, tuple[str, int]] = {}
 
     def start(self, region: str, total: int | None) -> None:
         size = f" ({total} bytes)" if total is not None else ""
@@ -384,9 +396,30 @@ class _PlainReporter:
     def advance(self, region: str, amount: int) -> None:
         pass
 
+    def status(self, region: str, state: str, percent: int | None) -> None:
+        step = (percent or 0) // 25
+        if self._shown.get(region) == (state, step):
+            return
+        self._shown[region] = (state, step)
+        click.echo(f"{region}: {state}{f' {percent}%' if percent is not None else ''}", err=True)
+
     def finish(self, region: str, outcome: Any) -> None:
         state = f"failed: {outcome.error}" if outcome.error else outcome.status.value
         click.echo(f"{region}: {state} ({outcome.seconds:.1f} s)", err=True)
+
+
+def _amount_column(download_column: type[Any]) -> Any:
+    """Bytes for a file's task; ``NN%`` for a cloud-side image copy (its task's ``unit`` is ``%``)."""
+
+    class AmountColumn(download_column):  # type: ignore[misc]
+        def render(self, task: Any) -> Any:
+            if task.fields.get("unit") == "%":
+                from rich.text import Text
+
+                return Text(f"{task.completed:.0f}%", style="progress.download")
+            return super().render(task)
+
+    return AmountColumn()
 
 
 class _RichReporter:
@@ -399,7 +432,7 @@ class _RichReporter:
             SpinnerColumn(),
             TextColumn("{task.description}"),
             BarColumn(),
-            DownloadColumn(),
+            _amount_column(DownloadColumn),
             TimeElapsedColumn(),
             transient=False,
         )
@@ -412,6 +445,13 @@ class _RichReporter:
 
     def advance(self, region: str, amount: int) -> None:
         self.progress.advance(self.tasks[region], amount)
+
+    def status(self, region: str, state: str, percent: int | None) -> None:
+        shown = f"{region} {state}"
+        if percent is None:
+            self.progress.update(self.tasks[region], description=shown)
+        else:
+            self.progress.update(self.tasks[region], description=shown, total=100, completed=percent, unit="%")
 
     def finish(self, region: str, outcome: Any) -> None:
         task = self.tasks[region]
@@ -426,7 +466,13 @@ class _RichReporter:
 @click.argument("version")
 @click.option("--region", "regions", multiple=True, required=True, metavar="REGION", help="A region to distribute to.")
 @click.option("--parallel", default=4, show_default=True, type=click.IntRange(1, 64), help="Regions at a time.")
-@click.option("--image", "images", multiple=True, metavar="REGION=ID", help="alicloud: a copy made with CopyImage.")
+@click.option(
+    "--image",
+    "images",
+    multiple=True,
+    metavar="REGION=ID",
+    help="A copy made outside deploypkg (clouds it cannot copy on).",
+)
 @click.option("--image-ref-pattern", metavar="PATTERN", help="Regional reference pattern: {region} {path} {account}.")
 @click.option(
     "--wait",
@@ -434,7 +480,17 @@ class _RichReporter:
     metavar="SECONDS",
     default=1800.0,
     show_default=True,
-    help="aws: seconds to wait per AMI copy.",
+    type=click.FloatRange(0),
+    help="Seconds to wait for each machine-image copy (a rerun waits again).",
+)
+@click.option(
+    "--poll",
+    "poll_seconds",
+    metavar="SECONDS",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(0.05),
+    help="Seconds between checks of a machine-image copy.",
 )
 @click.pass_context
 def distribute(
@@ -447,6 +503,7 @@ def distribute(
     images: tuple[str, ...],
     image_ref_pattern: str | None,
     wait_seconds: float,
+    poll_seconds: float,
 ) -> None:
     """Copy a version to more regions; a rerun resumes (what is there is skipped)."""
     from preprocessor.catalog import operations
@@ -457,6 +514,7 @@ def distribute(
         images=_pairs(images, "--image"),
         image_ref_pattern=image_ref_pattern,
         image_wait_seconds=wait_seconds,
+        image_poll_seconds=poll_seconds,
     )
     ordered = list(dict.fromkeys(regions))
     if sys.stderr.isatty():
@@ -596,19 +654,31 @@ def _share(ctx: click.Context, store: Any, names: list[str] | None) -> None:
     from preprocessor.errors import DeploypkgError
 
     try:
-        changes = permissions.sync(store, names)
-    except Exception as error:
-        reason = error.message if isinstance(error, DeploypkgError) else f"{type(error).__name__}: {error}"
-        click.echo(
-            f"deploypkg: the catalog changed, but setting image permissions failed: {printable(reason)}\n"
-            "  hint: fix the cause, then run: deploypkg catalog audit --fix",
-            err=True,
-        )
-        ctx.exit(1)
-    for change in changes:
+        synced = permissions.sync(store, names)
+    except DeploypkgError as error:
+        _permissions_failed(ctx, [error.message])
+        return
+    for change in synced.changed:
         click.echo(
             f"permissions {change.package} {change.version} {change.region} {change.image_id}: {change.describe()}"
         )
+    if synced.failed:
+        _permissions_failed(ctx, [_failure_line(f) for f in synced.failed])
+
+
+def _failure_line(failure: Any) -> str:
+    d = failure.drift
+    return f"{d.package} {d.version} {d.region} {d.image_id}: {failure.reason}"
+
+
+def _permissions_failed(ctx: click.Context, reasons: list[str]) -> None:
+    lines = "\n".join(f"  {printable(reason)}" for reason in reasons)
+    click.echo(
+        f"deploypkg: the catalog changed, but setting image permissions failed:\n{lines}\n"
+        "  hint: fix the cause, then run: deploypkg catalog audit --fix",
+        err=True,
+    )
+    ctx.exit(1)
 
 
 @catalog.command()
@@ -623,23 +693,19 @@ def audit(ctx: click.Context, catalog_url: str | None, packages: tuple[str, ...]
 
     store = _open(ctx, catalog_url)
     names = list(packages) or None
-    drifts = permissions.sync(store, names) if fix else permissions.audit(store, names)
+    failed: list[Any] = []
+    if fix:
+        synced = permissions.sync(store, names)
+        drifts, failed = synced.changed, synced.failed
+    else:
+        drifts = permissions.audit(store, names)
     if fmt == "json":
         click.echo(
             json.dumps(
                 {
                     "fixed": fix,
-                    "drift": [
-                        {
-                            "package": d.package,
-                            "version": d.version,
-                            "region": d.region,
-                            "image_id": d.image_id,
-                            "wanted": {"public": d.wanted.public, "accounts": sorted(d.wanted.accounts)},
-                            "actual": {"public": d.actual.public, "accounts": sorted(d.actual.accounts)},
-                        }
-                        for d in drifts
-                    ],
+                    "drift": [_drift_record(d) for d in drifts],
+                    "failed": [{**_drift_record(f.drift), "error": f.reason} for f in failed],
                 },
                 indent=2,
             )
@@ -647,6 +713,22 @@ def audit(ctx: click.Context, catalog_url: str | None, packages: tuple[str, ...]
     else:
         for d in drifts:
             click.echo(f"{d.package} {d.version} {d.region} {d.image_id}: {d.describe()}{' (fixed)' if fix else ''}")
-        if not drifts:
+        for f in failed:
+            d = f.drift
+            click.echo(
+                f"{d.package} {d.version} {d.region} {d.image_id}: {d.describe()} (not fixed: {printable(f.reason)})"
+            )
+        if not drifts and not failed:
             click.echo("every image copy's permissions are what the catalog says")
-    ctx.exit(1 if drifts and not fix else 0)
+    ctx.exit(1 if failed or (drifts and not fix) else 0)
+
+
+def _drift_record(d: Any) -> dict[str, Any]:
+    return {
+        "package": d.package,
+        "version": d.version,
+        "region": d.region,
+        "image_id": d.image_id,
+        "wanted": {"public": d.wanted.public, "accounts": sorted(d.wanted.accounts)},
+        "actual": {"public": d.actual.public, "accounts": sorted(d.actual.accounts)},
+    }

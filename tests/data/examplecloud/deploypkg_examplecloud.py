@@ -12,6 +12,7 @@ import hashlib
 import os
 import re
 import threading
+from collections.abc import Callable
 
 from providers import Dialect, ImageCopier, ImageCopy, PropertySpec, Provider, ResourceSpec
 
@@ -27,8 +28,16 @@ class ExampleImageCopier:
         return image_id
 
     def wait_available(
-        self, region: str, image_id: str, timeout: float, poll: float, stop: threading.Event
+        self,
+        region: str,
+        image_id: str,
+        timeout: float,
+        poll: float,
+        stop: threading.Event,
+        progress: Callable[[str, int | None], None] | None = None,
     ) -> ImageCopy:
+        if progress is not None:
+            progress("available", 100)
         return ImageCopy(region, image_id, "available")
 
 
