@@ -157,6 +157,7 @@ _RULES = (
         E,
         "A pull-credential placeholder cannot be filled with a short-lived token for the template's registries.",
     ),
+    _render_only("DPK312", "publicfile-not-public", E, "A publicfile's object cannot be read without credentials."),
 )
 
 RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}

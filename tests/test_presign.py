@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+import urllib.error
 import urllib.request
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -22,7 +23,7 @@ from conftest import TEST_ACCESS_KEY, TEST_SECRET_KEY, MotoServer
 from helpers import run_cli
 from sigv4 import SigV4Error, verify_presigned_url
 
-from preprocessor.catalog import operations
+from preprocessor.catalog import operations, permissions
 from preprocessor.catalog.model import PackageType, Visibility
 from preprocessor.catalog.opening import open_store
 from preprocessor.catalog.store import Store
@@ -39,6 +40,8 @@ AMIS = {
 ACCOUNT = "111122223333"
 BUNDLE = bytes(range(256)) * 37 + b"deploypkg app bundle\n"
 SCRIPT = b"#!/bin/sh\necho installed\n"
+FILES = ["app-bundle", "install-script"]
+"""The file packages (web-ami's AMIs are made up: moto's EC2 does not hold them)."""
 
 TEMPLATE = """\
 # An instance that downloads its bundle at boot.
@@ -89,14 +92,18 @@ def moto_project(aws_env: MotoServer, tmp_path: Path) -> MotoProject:
     files.mkdir()
     (files / "app-bundle.tar.gz").write_bytes(BUNDLE)
     (files / "install.sh").write_bytes(SCRIPT)
-    for name, filename in (("app-bundle", "app-bundle.tar.gz"), ("install-script", "install.sh")):
+    for name, filename, public in (("app-bundle", "app-bundle.tar.gz", False), ("install-script", "install.sh", True)):
         operations.publish(
             store,
-            operations.PublishRequest(name, "1.0.0", PackageType.FILE, region="us-east-1", file=files / filename),
+            operations.PublishRequest(
+                name, "1.0.0", PackageType.FILE, region="us-east-1", file=files / filename, public=public
+            ),
         )
         operations.distribute(store, name, "1.0.0", list(REGIONS[1:]))
         operations.release(store, name, "1.0.0")
-    _make_public(pattern, "install.sh")
+    # what the CLI does after publish and distribute: a public package's objects become public-read
+    synced = permissions.sync(store)
+    assert sorted(d.region for d in synced.changed) == sorted(REGIONS) and synced.failed == []
     operations.publish(store, operations.PublishRequest("web-ami", "1.0.0", PackageType.ECS_IMAGE, images=AMIS))
     operations.release(store, "web-ami", "1.0.0")
     operations.service(
@@ -107,18 +114,6 @@ def moto_project(aws_env: MotoServer, tmp_path: Path) -> MotoProject:
     (root / "deploypkg.yaml").write_text(_config(url))
     (root / "templates" / "web.yaml").write_text(TEMPLATE)
     return MotoProject(root, store, pattern)
-
-
-def _make_public(pattern: str, filename: str) -> None:
-    """A `publicfile` is served without a signature: its objects are readable by anyone."""
-    import boto3
-
-    for region in REGIONS:
-        client = boto3.client("s3", region_name=region)
-        bucket = pattern.format(region=region)
-        for item in client.list_objects_v2(Bucket=bucket).get("Contents", []):
-            if item["Key"].endswith("/" + filename):
-                client.put_object_acl(Bucket=bucket, Key=item["Key"], ACL="public-read")
 
 
 def _artifacts(out: Path, region: str) -> dict[str, dict[str, Any]]:
@@ -358,3 +353,57 @@ def test_two_renders_differ_only_in_signature_and_signing_time(moto_project: Mot
     first, second = masked(tmp_path / "a"), masked(tmp_path / "b")
     assert first == second and len(first) == 2
     assert all("X-Amz-Signature=…" in text for text in first.values())
+
+
+def _object_key(project: MotoProject, region: str, filename: str) -> str:
+    import boto3
+
+    listed = boto3.client("s3", region_name=region).list_objects_v2(Bucket=project.bucket(region))
+    return next(item["Key"] for item in listed.get("Contents", []) if item["Key"].endswith("/" + filename))
+
+
+def _anonymous_status(project: MotoProject, region: str, key: str) -> int:
+    url = project.store.object_url(region, project.bucket(region), key, presign=False)
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+
+
+def test_public_files_stay_public_private_ones_private_and_render_refuses_an_unreadable_publicfile(
+    moto_project: MotoProject, tmp_path: Path
+) -> None:
+    import boto3
+
+    script = {r: _object_key(moto_project, r, "install.sh") for r in REGIONS}
+    bundle = {r: _object_key(moto_project, r, "app-bundle.tar.gz") for r in REGIONS}
+    for region in REGIONS:
+        assert _anonymous_status(moto_project, region, script[region]) == 200, "a public package: public-read"
+        assert _anonymous_status(moto_project, region, bundle[region]) == 403, "any other file: owner only"
+    assert permissions.audit(moto_project.store, FILES) == []
+
+    # behind the catalog's back: the script made private in one region, the bundle made public
+    s3 = boto3.client("s3", region_name="us-west-2")
+    s3.put_object_acl(Bucket=moto_project.bucket("us-west-2"), Key=script["us-west-2"], ACL="private")
+    s3.put_object_acl(Bucket=moto_project.bucket("us-west-2"), Key=bundle["us-west-2"], ACL="public-read")
+    out = tmp_path / "out"
+    result = run_cli("render", "templates", "--region", "us-west-2", "--out", str(out), cwd=moto_project.root)
+    assert result.exit_code == 1
+    assert "DPK312" in result.stderr and "not readable without credentials" in result.stderr
+    assert "catalog audit --fix" in result.stderr
+    assert not out.exists(), "nothing written"
+    drift = {(d.package, d.region): d.describe() for d in permissions.audit(moto_project.store, FILES)}
+    assert drift == {("install-script", "us-west-2"): "+public", ("app-bundle", "us-west-2"): "-public"}
+    fixed = permissions.sync(moto_project.store, FILES)
+    assert len(fixed.changed) == 2 and fixed.failed == []
+    assert _anonymous_status(moto_project, "us-west-2", script["us-west-2"]) == 200
+    assert _anonymous_status(moto_project, "us-west-2", bundle["us-west-2"]) == 403
+    again = run_cli("render", "templates", "--region", "us-west-2", "--out", str(out), cwd=moto_project.root)
+    assert again.exit_code == 0, again.stderr
+
+    # a revoked public file is readable by nobody without credentials
+    operations.revoke(moto_project.store, "install-script", "1.0.0", "superseded")
+    permissions.sync(moto_project.store, FILES)
+    for region in REGIONS:
+        assert _anonymous_status(moto_project, region, script[region]) == 403

@@ -250,6 +250,12 @@ class LocalStore:
         _atomic_write(target, copy, verify)
         return ObjectInfo(bucket, key, size, digest.hexdigest(), digest.hexdigest())
 
+    def object_is_public(self, region: str, bucket: str, key: str) -> bool | None:
+        return None  # a file on this machine: there is no anonymous reader to ask
+
+    def set_object_public(self, region: str, bucket: str, key: str, public: bool) -> None:
+        pass
+
     def object_url(
         self,
         region: str,

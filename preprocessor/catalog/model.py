@@ -50,7 +50,13 @@ class Visibility(str, enum.Enum):
     PRIVATE = "private"
 
 
-_KINDS: dict[type, str] = {str: "a string", int: "an integer", dict: "a JSON object", list: "a list"}
+_KINDS: dict[type, str] = {
+    str: "a string",
+    int: "an integer",
+    bool: "true or false",
+    dict: "a JSON object",
+    list: "a list",
+}
 
 
 def _object(doc: Any, where: str) -> dict[str, Any]:
@@ -202,10 +208,18 @@ class Package:
     owner: str | None = None
     """The owner account ID: the only account that may use the package while it is private."""
     description: str = ""
+    public: bool = False
+    """file: its regional objects are readable by anyone (``{{ computenest::publicfile::… }}``)."""
 
     def to_json(self) -> dict[str, Any]:
         return _clean(
-            {"name": self.name, "type": self.type.value, "owner": self.owner, "description": self.description}
+            {
+                "name": self.name,
+                "type": self.type.value,
+                "owner": self.owner,
+                "description": self.description,
+                "public": self.public or None,
+            }
         )
 
     @classmethod
@@ -215,6 +229,7 @@ class Package:
             type=_enum(PackageType, _require(doc, "type", str, where), where),
             owner=_optional(doc, "owner", str, where),
             description=_optional(doc, "description", str, where) or "",
+            public=bool(_optional(doc, "public", bool, where)),
         )
 
 

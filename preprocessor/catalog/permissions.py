@@ -11,7 +11,9 @@ Wanted permissions of one version's copies:
 | draft     | its owner only                                                        |
 | revoked   | nobody                                                                |
 
-The image's own account never needs a permission and is never listed. :func:`sync` applies the
+The image's own account never needs a permission and is never listed. A file package's
+objects are public (``public-read``, for ``computenest::publicfile``) exactly when the package is
+``public`` and the version is not revoked. :func:`sync` applies the
 wanted permissions through the provider's :class:`~providers.ImageSharer` (aws: EC2 launch
 permissions) in every region with an available copy; :func:`audit` reads them and reports the
 drift. A provider without a sharer has nothing to apply. Marketplace images are left alone: the
@@ -38,8 +40,11 @@ class Drift(NamedTuple):
     version: str
     region: str
     image_id: str
+    """The image ID, or ``bucket/key`` of a file's object."""
     wanted: ImagePermissions
     actual: ImagePermissions
+    kind: str = "image"
+    """``image`` (launch permissions) or ``object`` (a file's object: public or not, no accounts)."""
 
     @property
     def missing(self) -> frozenset[str]:
@@ -97,11 +102,55 @@ def _drifts(catalog: Catalog, sharer: ImageSharer, names: Iterable[str] | None) 
     return drifts
 
 
+def _objects(catalog: Catalog, names: Iterable[str] | None) -> Iterable[tuple[Package, PackageVersion, str, str, str]]:
+    for name in names if names is not None else catalog.list_packages():
+        package = catalog.package(name)
+        if package.type is not PackageType.FILE:
+            continue
+        for version in catalog.versions(name):
+            for region, distribution in sorted(version.distributions.items()):
+                if (
+                    distribution.status is DistributionStatus.AVAILABLE
+                    and distribution.bucket
+                    and distribution.object_key
+                ):
+                    yield package, version, region, distribution.bucket, distribution.object_key
+
+
+def _object_drifts(catalog: Catalog, store: Store, names: Iterable[str] | None) -> list[Drift]:
+    """A public package's objects must be readable without credentials (``publicfile``); any
+    other file's must not be, nor a revoked version's."""
+    drifts = []
+    for package, version, region, bucket, key in _objects(catalog, names):
+        public = store.object_is_public(region, bucket, key)
+        if public is None:
+            continue
+        wanted = package.public and version.status is not VersionStatus.REVOKED
+        if public != wanted:
+            drifts.append(
+                Drift(
+                    package.name,
+                    version.version,
+                    region,
+                    f"{bucket}/{key}",
+                    ImagePermissions(wanted, frozenset()),
+                    ImagePermissions(public, frozenset()),
+                    kind="object",
+                )
+            )
+    return drifts
+
+
+def _all_drifts(catalog: Catalog, store: Store, sharer: ImageSharer | None, names: list[str] | None) -> list[Drift]:
+    images = _drifts(catalog, sharer, names) if sharer is not None else []
+    return images + _object_drifts(catalog, store, names)
+
+
 def audit(store: Store, names: Iterable[str] | None = None) -> list[Drift]:
-    """Every regional copy whose launch permissions differ from what the catalog says."""
+    """Every regional copy whose permissions differ from what the catalog says: images' launch
+    permissions, and whether files' objects are public."""
     catalog = Catalog(store)
-    sharer = _sharer(catalog)
-    return _drifts(catalog, sharer, names) if sharer is not None else []
+    return _all_drifts(catalog, store, _sharer(catalog), list(names) if names is not None else None)
 
 
 class Failure(NamedTuple):
@@ -121,12 +170,14 @@ def sync(store: Store, names: Iterable[str] | None = None) -> Synced:
     refuses does not stop the others."""
     catalog = Catalog(store)
     sharer = _sharer(catalog)
-    if sharer is None:
-        return Synced([], [])
     changed, failed = [], []
-    for drift in _drifts(catalog, sharer, names):
+    for drift in _all_drifts(catalog, store, sharer, list(names) if names is not None else None):
         try:
-            sharer.apply(drift.region, drift.image_id, drift.actual, drift.wanted)
+            if drift.kind == "object":
+                bucket, key = drift.image_id.split("/", 1)
+                store.set_object_public(drift.region, bucket, key, drift.wanted.public)
+            elif sharer is not None:
+                sharer.apply(drift.region, drift.image_id, drift.actual, drift.wanted)
         except DeploypkgError as error:
             failed.append(Failure(drift, error.message))
         else:

@@ -52,12 +52,14 @@ class PublishRequest(NamedTuple):
     replace_draft: bool = False
     marketplace: str | None = None
     """ecs-image: the marketplace commodity code; ``images`` are its IDs in the regions it is sold in."""
+    public: bool = False
+    """file: a new package whose objects anyone may read (``computenest::publicfile``)."""
 
 
 # Which request fields (and their CLI options) belong to which package type.
 _TYPE_FIELDS: dict[PackageType, frozenset[str]] = {
     PackageType.ECS_IMAGE: frozenset({"images", "marketplace"}),
-    PackageType.FILE: frozenset({"file"}),
+    PackageType.FILE: frozenset({"file", "public"}),
     PackageType.CONTAINER_IMAGE: frozenset({"image_ref"}),
     PackageType.HELM_CHART: frozenset({"chart_ref"}),
 }
@@ -65,6 +67,7 @@ _OPTION = {
     "images": "--image/--from-packer",
     "marketplace": "--marketplace",
     "file": "--file",
+    "public": "--public",
     "image_ref": "--image-ref",
     "chart_ref": "--chart",
 }
@@ -151,6 +154,11 @@ def _check_same_package(package: Package, request: PublishRequest) -> None:
             f"package {package.name!r} holds {package.type.value} versions, not {request.type.value}",
             hint=f"use --type {package.type.value}, or another package name",
         )
+    if request.public and not package.public:
+        raise InputError(
+            f"package {package.name!r} is not public; --public applies when a package is created",
+            hint="leave out --public, or publish under another package name",
+        )
     if request.owner is not None and package.owner not in (None, request.owner):
         raise InputError(
             f"package {package.name!r} is owned by account {package.owner}, not {request.owner}",
@@ -159,7 +167,7 @@ def _check_same_package(package: Package, request: PublishRequest) -> None:
 
 
 def _create_package(store: Store, request: PublishRequest) -> bool:
-    package = Package(request.package, request.type, request.owner, request.description)
+    package = Package(request.package, request.type, request.owner, request.description, request.public)
     try:
         store.write_document(package_key(request.package), package.to_json(), if_none_match=True)
         return True

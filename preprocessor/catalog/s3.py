@@ -49,6 +49,7 @@ GiB = 1024 * MiB
 MIN_PART_SIZE = 5 * MiB
 """S3's smallest part (every part but the last)."""
 MAX_PARTS = 10_000
+ANONYMOUS_TIMEOUT = 15.0
 MAX_PRESIGN_EXPIRES = 7 * 24 * 3600
 """SigV4 presigned URLs live at most seven days."""
 
@@ -484,6 +485,31 @@ class S3Store:
             return client.generate_presigned_url(
                 "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires if presign else 3600
             )
+
+    def object_is_public(self, region: str, bucket: str, key: str) -> bool | None:
+        import requests
+
+        url = self.object_url(region, bucket, key, presign=False)
+        try:
+            response = requests.head(url, timeout=ANONYMOUS_TIMEOUT, allow_redirects=False)
+        except requests.RequestException as exc:
+            raise CatalogError(
+                f"anonymous HEAD of {url} failed: {exc}", hint="check the network and the endpoint"
+            ) from None
+        if response.status_code in (401, 403):
+            return False
+        if response.ok:
+            return True
+        raise CatalogError(
+            f"anonymous HEAD of {url}: HTTP {response.status_code}",
+            hint="the object should exist; rerun distribute for this region",
+        )
+
+    def set_object_public(self, region: str, bucket: str, key: str, public: bool) -> None:
+        check_bucket(bucket)
+        check_key(key)
+        with self._errors("set the ACL of", bucket, key, region):
+            self.client(region).put_object_acl(Bucket=bucket, Key=key, ACL="public-read" if public else "private")
 
     # --- errors
 

@@ -93,3 +93,12 @@ class Store(Protocol):
     ) -> str:
         """A presigned GET URL (``presign``), or the plain object URL (public files)."""
         ...
+
+    def object_is_public(self, region: str, bucket: str, key: str) -> bool | None:
+        """Whether anyone may read the object without credentials (an anonymous HEAD of its
+        public URL); ``None`` where that does not apply (a local directory)."""
+        ...
+
+    def set_object_public(self, region: str, bucket: str, key: str, public: bool) -> None:
+        """Make the object readable by anyone (``public-read``), or by its owner only."""
+        ...

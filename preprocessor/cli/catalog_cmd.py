@@ -292,6 +292,9 @@ def show(ctx: click.Context, catalog_url: str | None, name: str, version: str | 
     help="ecs-image: a marketplace image by commodity code; its --image IDs are recorded, never copied.",
 )
 @click.option("--file", "file_path", type=click.Path(dir_okay=False, path_type=Path), help="file: the file.")
+@click.option(
+    "--public", is_flag=True, help="file: a new package anyone may download (computenest::publicfile), public-read."
+)
 @click.option("--region", metavar="REGION", help="The source region (file: where it is uploaded).")
 @click.option("--image-ref", metavar="REF", help="container-image: the image reference.")
 @click.option("--chart", metavar="REF", help="helm-chart: the chart reference (oci://…).")
@@ -310,6 +313,7 @@ def publish(
     packer_run_uuid: str | None,
     marketplace: str | None,
     file_path: Path | None,
+    public: bool,
     region: str | None,
     image_ref: str | None,
     chart: str | None,
@@ -353,6 +357,7 @@ def publish(
         description=description,
         replace_draft=replace_draft,
         marketplace=marketplace,
+        public=public,
     )
     store = _open(ctx, catalog_url)
     if file_path is not None and file_path.is_file() and sys.stderr.isatty():
@@ -377,6 +382,7 @@ def publish(
     others = [r for r in ver.distributions if r != source.region]
     if others:
         click.echo(f"  also available in {', '.join(others)}")
+    _share(ctx, store, [name])  # a draft image: its owner only; a public file: public-read
 
 
 # --- distribute
@@ -688,7 +694,8 @@ def _permissions_failed(ctx: click.Context, reasons: list[str]) -> None:
 @format_option(["text", "json"], "text for a person, json for a script.", name="fmt")
 @click.pass_context
 def audit(ctx: click.Context, catalog_url: str | None, packages: tuple[str, ...], fix: bool, fmt: str) -> None:
-    """Compare who may launch each image copy with what the catalog says (exit 1 on drift)."""
+    """Compare each image copy's launch permissions, and whether each file's objects are public,
+    with what the catalog says (exit 1 on drift)."""
     from preprocessor.catalog import permissions
 
     store = _open(ctx, catalog_url)
@@ -725,10 +732,11 @@ def audit(ctx: click.Context, catalog_url: str | None, packages: tuple[str, ...]
 
 def _drift_record(d: Any) -> dict[str, Any]:
     return {
+        "kind": d.kind,
         "package": d.package,
         "version": d.version,
         "region": d.region,
-        "image_id": d.image_id,
+        "image_id" if d.kind == "image" else "object": d.image_id,
         "wanted": {"public": d.wanted.public, "accounts": sorted(d.wanted.accounts)},
         "actual": {"public": d.actual.public, "accounts": sorted(d.actual.accounts)},
     }

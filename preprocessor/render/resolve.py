@@ -247,6 +247,7 @@ class ArtifactResolver:
                 hint="the regional copy differs from the published file; redistribute it",
             )
         if base.kind == "publicfile":
+            self._check_public(base, bucket, key, where)
             url = self.store.object_url(region, bucket, key, presign=False, endpoint=self.endpoint)
             return base._replace(value=url, bucket=bucket, key=key)
         url = self.store.object_url(region, bucket, key, presign=True, expires=self.expires, endpoint=self.endpoint)
@@ -260,6 +261,25 @@ class ArtifactResolver:
         if cut:  # only ever set, so parallel prefetches cannot lose it
             self.cut_short = True
         return base._replace(value=url, bucket=bucket, key=key, expires_at=utc_text(dies_at))
+
+    def _check_public(self, base: Artifact, bucket: str, key: str, where: str) -> None:
+        """A publicfile URL carries no signature: refuse one whose object anonymous readers
+        cannot read (asked through the public endpoint, whichever endpoint is written)."""
+        if self.store.object_is_public(base.region, bucket, key) is not False:
+            return
+        if self.catalog.package(base.package).public:
+            hint = "the package is public but this object is not: run deploypkg catalog audit --fix"
+        else:
+            hint = (
+                f"publish the file as a public package (catalog publish … --public), "
+                f"or write computenest::file::{base.package} for a presigned URL"
+            )
+        raise PolicyError(
+            f"{where}: {bucket}/{key} in {base.region} is not readable without credentials, "
+            "and a publicfile URL is not signed",
+            rule="DPK312",
+            hint=hint,
+        )
 
 
 def _required(value: str | None, what: str, where: str) -> str:
