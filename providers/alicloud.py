@@ -91,6 +91,7 @@ REGIONS = (
     "eu-central-1", "me-east-1", "me-central-1", "na-south-1",
 )  # fmt: skip
 
+
 def _ecs_copier() -> ImageCopier:
     from providers.alicloud_images import ECSImageCopier
 

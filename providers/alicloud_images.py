@@ -297,6 +297,7 @@ class ECSImageSharer:
     its community (public) flag."""
 
     service = "ECS image sharing"
+    copy_permissions = False  # ECS has no permission to copy a shared image
 
     def read(self, region: str, image_id: str) -> ImagePermissions:
         _, models, _ = _sdk()

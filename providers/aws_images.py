@@ -6,9 +6,10 @@ usual chain (``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_EC2``, profiles, environm
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from providers.spec import ImageCopy, ImagePermissions, copy_token
@@ -94,23 +95,86 @@ class EC2ImageCopier:
         return wait_available(region, image_id, timeout, poll, stop, progress)
 
 
+@contextlib.contextmanager
+def _ec2_errors(action: str, region: str) -> Iterator[None]:
+    """An EC2 or botocore error as a CatalogError naming the action, the region and EC2's code."""
+    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.parsers import ResponseParserError
+
+    from preprocessor.errors import CatalogError
+
+    try:
+        yield
+    except ClientError as error:
+        found = error.response.get("Error", {})
+        raise CatalogError(f"EC2 {action} in {region}: {found.get('Code')}: {found.get('Message')}") from None
+    except (BotoCoreError, ResponseParserError) as error:
+        raise CatalogError(f"EC2 {action} in {region} failed: {type(error).__name__}: {error}") from None
+
+
 class EC2ImageSharer:
     """The AWS :class:`~providers.spec.ImageSharer`: an AMI's launch permissions
     (``DescribeImageAttribute`` / ``ModifyImageAttribute``; ``all`` is the public group)."""
 
     service = "EC2 launch permissions"
+    copy_permissions = True
 
     def read(self, region: str, image_id: str) -> ImagePermissions:
-        found = ec2_client(region).describe_image_attribute(ImageId=image_id, Attribute="launchPermission")
+        with _ec2_errors("read image permissions", region):
+            return self._read(region, image_id)
+
+    def _read(self, region: str, image_id: str) -> ImagePermissions:
+        client = ec2_client(region)
+        found = client.describe_image_attribute(ImageId=image_id, Attribute="launchPermission")
         permissions = found.get("LaunchPermissions", [])
         public = any(p.get("Group") == "all" for p in permissions)
-        return ImagePermissions(public, frozenset(str(p["UserId"]) for p in permissions if p.get("UserId")))
+        accounts = frozenset(str(p["UserId"]) for p in permissions if p.get("UserId"))
+        per_snapshot = [self._volume_permissions(region, s) for s in self._snapshots(region, image_id)]
+        every = frozenset.intersection(*per_snapshot) if per_snapshot else frozenset()
+        some = frozenset().union(*per_snapshot) if per_snapshot else frozenset()
+        return ImagePermissions(public, accounts, every, some - every)
+
+    def _snapshots(self, region: str, image_id: str) -> list[str]:
+        images = ec2_client(region).describe_images(ImageIds=[image_id]).get("Images", [])
+        mappings = images[0].get("BlockDeviceMappings", []) if images else []
+        return [str(m["Ebs"]["SnapshotId"]) for m in mappings if m.get("Ebs", {}).get("SnapshotId")]
+
+    def _volume_permissions(self, region: str, snapshot_id: str) -> frozenset[str]:
+        found = ec2_client(region).describe_snapshot_attribute(
+            SnapshotId=snapshot_id, Attribute="createVolumePermission"
+        )
+        return frozenset(str(p["UserId"]) for p in found.get("CreateVolumePermissions", []) if p.get("UserId"))
 
     def image_owner(self, region: str, image_id: str) -> str | None:
-        images = ec2_client(region).describe_images(ImageIds=[image_id]).get("Images", [])
+        with _ec2_errors("DescribeImages", region):
+            images = ec2_client(region).describe_images(ImageIds=[image_id]).get("Images", [])
         return str(images[0]["OwnerId"]) if images and images[0].get("OwnerId") else None
 
     def apply(self, region: str, image_id: str, actual: ImagePermissions, wanted: ImagePermissions) -> None:
+        with _ec2_errors("change image permissions", region):
+            self._apply(region, image_id, actual, wanted)
+
+    def _apply(self, region: str, image_id: str, actual: ImagePermissions, wanted: ImagePermissions) -> None:
+        if (actual.copiers, actual.copiers_partial) != (wanted.copiers, wanted.copiers_partial):
+            # Narrowing first: fewer copiers before any launch permission widens.
+            for snapshot_id in self._snapshots(region, image_id):
+                self._apply_volume_permissions(region, snapshot_id, wanted.copiers)
+        self._apply_launch_permissions(region, image_id, actual, wanted)
+
+    def _apply_volume_permissions(self, region: str, snapshot_id: str, wanted: frozenset[str]) -> None:
+        current = self._volume_permissions(region, snapshot_id)
+        for operation, accounts in (("remove", current - wanted), ("add", wanted - current)):
+            if accounts:
+                ec2_client(region).modify_snapshot_attribute(
+                    SnapshotId=snapshot_id,
+                    Attribute="createVolumePermission",
+                    OperationType=operation,  # type: ignore[arg-type]
+                    UserIds=sorted(accounts),
+                )
+
+    def _apply_launch_permissions(
+        self, region: str, image_id: str, actual: ImagePermissions, wanted: ImagePermissions
+    ) -> None:
         add: list[dict[str, str]] = [{"UserId": a} for a in sorted(wanted.accounts - actual.accounts)]
         remove: list[dict[str, str]] = [{"UserId": a} for a in sorted(actual.accounts - wanted.accounts)]
         if wanted.public and not actual.public:

@@ -97,16 +97,23 @@ class ImageCopier(Protocol):
 
 
 class ImagePermissions(NamedTuple):
-    """Who may launch a machine image: everyone (public), or these accounts."""
+    """Who may launch a machine image: everyone (public), or these accounts; and who may copy it
+    into their own account (read its snapshots, where the cloud has such a permission)."""
 
     public: bool
     accounts: frozenset[str]
+    copiers: frozenset[str] = frozenset()
+    """Accounts every one of the image's snapshots lets create volumes (copy the image)."""
+    copiers_partial: frozenset[str] = frozenset()
+    """Accounts only some of its snapshots let: never wanted."""
 
 
 class ImageSharer(Protocol):
     """A provider's own machine-image permissions: read and change who may launch an image."""
 
     service: str
+    copy_permissions: bool
+    """Whether it also sets who may copy an image (EC2: the snapshots' create-volume permission)."""
 
     def read(self, region: str, image_id: str) -> ImagePermissions: ...
 

@@ -101,3 +101,64 @@ def test_drift_behind_the_catalogs_back_is_audited_and_fixed(aws_env: Any, tmp_p
     assert fixed.exit_code == 0 and f"-{OTHER} -public (fixed)" in fixed.stdout
     assert _launch(region, image) == (False, {CUSTOMER})
     assert env.cli("audit").exit_code == 0
+
+
+def _snapshot_users(region: str, image_id: str) -> list[set[str]]:
+    ec2 = _ec2(region)
+    mappings = ec2.describe_images(ImageIds=[image_id])["Images"][0]["BlockDeviceMappings"]
+    snapshots = [m["Ebs"]["SnapshotId"] for m in mappings if m.get("Ebs", {}).get("SnapshotId")]
+    assert snapshots, "moto's AMI copies have their own snapshots"
+    found = []
+    for snapshot in snapshots:
+        permissions = ec2.describe_snapshot_attribute(SnapshotId=snapshot, Attribute="createVolumePermission")
+        found.append({p["UserId"] for p in permissions.get("CreateVolumePermissions", []) if "UserId" in p})
+    return found
+
+
+def test_a_copyable_package_lets_its_accounts_read_the_snapshots_and_no_one_else(aws_env: Any, tmp_path: Path) -> None:
+    aws_env.reset()
+    env = make_env("s3", tmp_path)
+    assert env.cli("init", "--provider", "aws", "--bucket-pattern", env.bucket_pattern).exit_code == 0
+    source = _ec2("us-east-1").register_image(
+        Name="db-ami-source",
+        Architecture="x86_64",
+        RootDeviceName="/dev/xvda",
+        VirtualizationType="hvm",
+        BlockDeviceMappings=[{"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 8}}],
+    )["ImageId"]
+    args = ("publish", "db-ami", "1.0.0", "--type", "ecs-image", "--image", f"us-east-1={source}")
+    assert env.cli(*args, "--owner", OWNER, "--copyable").exit_code == 0
+    assert env.cli("distribute", "db-ami", "1.0.0", "--region", "us-west-2", "--wait", "30").exit_code == 0
+    image = env.show("db-ami", "1.0.0")["distributions"]["us-west-2"]["image_id"]
+    assert env.cli("release", "db-ami", "1.0.0").exit_code == 0
+    service = env.cli("service", "shop", "--visibility", "private", "--allow", CUSTOMER, "--package", "db-ami")
+    assert service.exit_code == 0, service.stderr
+    assert f"+{CUSTOMER} +copy:{CUSTOMER}" in service.stdout
+    assert _snapshot_users("us-west-2", image) == [{CUSTOMER}]
+    # a public service with no whitelist lets everyone launch it, never everyone copy it
+    assert env.cli("service", "open", "--visibility", "public", "--package", "db-ami").exit_code == 0
+    assert _launch("us-west-2", image)[0] is True
+    assert _snapshot_users("us-west-2", image) == [{CUSTOMER}]
+    # behind the catalog's back: another account may read the snapshot
+    (snapshot,) = [
+        m["Ebs"]["SnapshotId"]
+        for m in _ec2("us-west-2").describe_images(ImageIds=[image])["Images"][0]["BlockDeviceMappings"]
+    ]
+    _ec2("us-west-2").modify_snapshot_attribute(
+        SnapshotId=snapshot, Attribute="createVolumePermission", OperationType="add", UserIds=[OTHER]
+    )
+    drift = env.cli("audit", "db-ami")
+    assert drift.exit_code == 1 and f"-copy:{OTHER}" in drift.stdout
+    assert env.cli("audit", "db-ami", "--fix").exit_code == 0
+    assert _snapshot_users("us-west-2", image) == [{CUSTOMER}]
+    assert env.cli("revoke", "db-ami", "1.0.0", "--reason", "end of life").exit_code == 0
+    assert _snapshot_users("us-west-2", image) == [set()], "a revoked image can be copied by nobody"
+
+
+def test_copyable_is_refused_where_the_cloud_has_no_copy_permission(tmp_path: Path) -> None:
+    env = make_env("local", tmp_path)
+    assert env.cli("init", "--provider", "alicloud", "--bucket-pattern", env.bucket_pattern).exit_code == 0
+    refused = env.cli(
+        "publish", "web", "1.0", "--type", "ecs-image", "--image", "cn-hangzhou=m-bp1g7004ksh0oeuc1234", "--copyable"
+    )
+    assert refused.exit_code == 2 and "cannot let customers copy alicloud images" in refused.stderr

@@ -103,7 +103,7 @@ def moto_project(aws_env: MotoServer, tmp_path: Path) -> MotoProject:
         operations.release(store, name, "1.0.0")
     # what the CLI does after publish and distribute: a public package's objects become public-read
     synced = permissions.sync(store)
-    assert sorted(d.region for d in synced.changed) == sorted(REGIONS) and synced.failed == []
+    assert sorted(d.region for d in synced.drift) == sorted(REGIONS) and synced.failed == []
     operations.publish(store, operations.PublishRequest("web-ami", "1.0.0", PackageType.ECS_IMAGE, images=AMIS))
     operations.release(store, "web-ami", "1.0.0")
     operations.service(
@@ -381,7 +381,7 @@ def test_public_files_stay_public_private_ones_private_and_render_refuses_an_unr
     for region in REGIONS:
         assert _anonymous_status(moto_project, region, script[region]) == 200, "a public package: public-read"
         assert _anonymous_status(moto_project, region, bundle[region]) == 403, "any other file: owner only"
-    assert permissions.audit(moto_project.store, FILES) == []
+    assert permissions.audit(moto_project.store, FILES) == ([], [])
 
     # behind the catalog's back: the script made private in one region, the bundle made public
     s3 = boto3.client("s3", region_name="us-west-2")
@@ -393,10 +393,10 @@ def test_public_files_stay_public_private_ones_private_and_render_refuses_an_unr
     assert "DPK312" in result.stderr and "not readable without credentials" in result.stderr
     assert "catalog audit --fix" in result.stderr
     assert not out.exists(), "nothing written"
-    drift = {(d.package, d.region): d.describe() for d in permissions.audit(moto_project.store, FILES)}
+    drift = {(d.package, d.region): d.describe() for d in permissions.audit(moto_project.store, FILES).drift}
     assert drift == {("install-script", "us-west-2"): "+public", ("app-bundle", "us-west-2"): "-public"}
     fixed = permissions.sync(moto_project.store, FILES)
-    assert len(fixed.changed) == 2 and fixed.failed == []
+    assert len(fixed.drift) == 2 and fixed.failed == []
     assert _anonymous_status(moto_project, "us-west-2", script["us-west-2"]) == 200
     assert _anonymous_status(moto_project, "us-west-2", bundle["us-west-2"]) == 403
     again = run_cli("render", "templates", "--region", "us-west-2", "--out", str(out), cwd=moto_project.root)

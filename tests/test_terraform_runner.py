@@ -302,8 +302,14 @@ def test_interrupt_stops_every_child(tmp_path: Path, on_int: str, grace: str, in
     started = time.monotonic()
     driver.send_signal(signal.SIGINT)
     if interrupts == 2:
-        time.sleep(0.5)
-        driver.send_signal(signal.SIGINT)
+        # Two SIGINTs that arrive before Python runs its handler count as one, so on a loaded
+        # machine a single "second" signal can be lost: repeat it until the driver is gone. The
+        # 60 s grace period then bounds how long a lost second interrupt could take.
+        for _ in range(16):
+            time.sleep(0.5)
+            if driver.poll() is not None:
+                break
+            driver.send_signal(signal.SIGINT)
     out, err = driver.communicate(timeout=20)
     assert driver.returncode == 130, (out, err)
     assert out.splitlines()[-1] == "stopped"

@@ -210,6 +210,9 @@ class Package:
     description: str = ""
     public: bool = False
     """file: its regional objects are readable by anyone (``{{ computenest::publicfile::… }}``)."""
+    copyable: bool = False
+    """ecs-image: the accounts that may launch it may also copy it into their own account (EC2:
+    create-volume permission on its snapshots; never for everyone)."""
 
     def to_json(self) -> dict[str, Any]:
         return _clean(
@@ -219,6 +222,7 @@ class Package:
                 "owner": self.owner,
                 "description": self.description,
                 "public": self.public or None,
+                "copyable": self.copyable or None,
             }
         )
 
@@ -230,6 +234,7 @@ class Package:
             owner=_optional(doc, "owner", str, where),
             description=_optional(doc, "description", str, where) or "",
             public=bool(_optional(doc, "public", bool, where)),
+            copyable=bool(_optional(doc, "copyable", bool, where)),
         )
 
 

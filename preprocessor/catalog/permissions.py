@@ -11,6 +11,10 @@ Wanted permissions of one version's copies:
 | draft     | its owner only                                                        |
 | revoked   | nobody                                                                |
 
+A ``copyable`` package's launching accounts (never "everyone") may also copy its copies into
+their own accounts, where the provider's sharer has such a permission (EC2: create-volume on
+every snapshot); any other package's snapshots are shared with nobody.
+
 The image's own account never needs a permission and is never listed. A file package's
 objects are public (``public-read``, for ``computenest::publicfile``) exactly when the package is
 ``public`` and the version is not revoked. :func:`sync` applies the
@@ -22,7 +26,8 @@ marketplace lets its buyers launch them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
 from preprocessor.catalog.access import audience
@@ -55,9 +60,13 @@ class Drift(NamedTuple):
         return self.actual.accounts - self.wanted.accounts
 
     def describe(self) -> str:
+        """``+ACCOUNT`` / ``-ACCOUNT`` (launch), ``±public``, ``+copy:ACCOUNT`` / ``-copy:ACCOUNT``."""
         parts = [f"+{a}" for a in sorted(self.missing)] + [f"-{a}" for a in sorted(self.extra)]
         if self.wanted.public != self.actual.public:
             parts.append("+public" if self.wanted.public else "-public")
+        copiers = self.actual.copiers | self.actual.copiers_partial
+        parts += [f"+copy:{a}" for a in sorted(self.wanted.copiers - self.actual.copiers)]
+        parts += [f"-copy:{a}" for a in sorted(copiers - self.wanted.copiers)]
         return " ".join(parts)
 
 
@@ -67,9 +76,10 @@ def wanted_permissions(package: Package, version: PackageVersion, catalog: Catal
         return NOBODY
     owner = frozenset({package.owner}) if package.owner else frozenset()
     if version.status is VersionStatus.DRAFT:
-        return ImagePermissions(False, owner)
+        return ImagePermissions(False, owner, owner if package.copyable else frozenset())
     who = audience(package, catalog.services())
-    return ImagePermissions(who.everyone, who.accounts | owner)
+    accounts = who.accounts | owner
+    return ImagePermissions(who.everyone, accounts, accounts if package.copyable else frozenset())
 
 
 def _copies(catalog: Catalog, names: Iterable[str] | None) -> Iterable[tuple[Package, PackageVersion, str, str]]:
@@ -90,16 +100,34 @@ def _sharer(catalog: Catalog) -> ImageSharer | None:
     return provider.image_sharer() if provider.image_sharer is not None else None
 
 
-def _drifts(catalog: Catalog, sharer: ImageSharer, names: Iterable[str] | None) -> list[Drift]:
-    drifts = []
-    for package, version, region, image_id in _copies(catalog, names):
-        wanted = wanted_permissions(package, version, catalog)
-        actual = sharer.read(region, image_id)
-        owner = sharer.image_owner(region, image_id)
-        wanted = wanted._replace(accounts=wanted.accounts - {owner})
-        if actual != wanted:
-            drifts.append(Drift(package.name, version.version, region, image_id, wanted, actual))
-    return drifts
+class Failure(NamedTuple):
+    """A copy whose permissions could not be read or changed."""
+
+    package: str
+    version: str
+    region: str
+    image_id: str
+    reason: str
+    kind: str = "image"
+
+
+class Result(NamedTuple):
+    drift: list[Drift]
+    """Differences found (``audit``) or changed (``sync``)."""
+    failed: list[Failure]
+    """Copies the cloud refused to show or change (``sync``: maybe after part of the change was
+    made); the next ``audit`` shows what is left, and a rerun finishes it."""
+
+
+def _image_drift(
+    catalog: Catalog, sharer: ImageSharer, package: Package, version: PackageVersion, region: str, image_id: str
+) -> Drift | None:
+    wanted = wanted_permissions(package, version, catalog)
+    actual = sharer.read(region, image_id)
+    owner = sharer.image_owner(region, image_id)
+    copiers = wanted.copiers - {owner} if sharer.copy_permissions else frozenset()
+    wanted = wanted._replace(accounts=wanted.accounts - {owner}, copiers=copiers)
+    return Drift(package.name, version.version, region, image_id, wanted, actual) if actual != wanted else None
 
 
 def _objects(catalog: Catalog, names: Iterable[str] | None) -> Iterable[tuple[Package, PackageVersion, str, str, str]]:
@@ -117,69 +145,76 @@ def _objects(catalog: Catalog, names: Iterable[str] | None) -> Iterable[tuple[Pa
                     yield package, version, region, distribution.bucket, distribution.object_key
 
 
-def _object_drifts(catalog: Catalog, store: Store, names: Iterable[str] | None) -> list[Drift]:
+def _object_drift(
+    store: Store, package: Package, version: PackageVersion, region: str, bucket: str, key: str
+) -> Drift | None:
     """A public package's objects must be readable without credentials (``publicfile``); any
     other file's must not be, nor a revoked version's."""
-    drifts = []
-    for package, version, region, bucket, key in _objects(catalog, names):
-        public = store.object_is_public(region, bucket, key)
-        if public is None:
-            continue
-        wanted = package.public and version.status is not VersionStatus.REVOKED
-        if public != wanted:
-            drifts.append(
-                Drift(
-                    package.name,
-                    version.version,
-                    region,
-                    f"{bucket}/{key}",
-                    ImagePermissions(wanted, frozenset()),
-                    ImagePermissions(public, frozenset()),
-                    kind="object",
-                )
-            )
-    return drifts
+    public = store.object_is_public(region, bucket, key)
+    wanted = package.public and version.status is not VersionStatus.REVOKED
+    if public is None or public == wanted:
+        return None
+    return Drift(
+        package.name,
+        version.version,
+        region,
+        f"{bucket}/{key}",
+        ImagePermissions(wanted, frozenset()),
+        ImagePermissions(public, frozenset()),
+        kind="object",
+    )
 
 
-def _all_drifts(catalog: Catalog, store: Store, sharer: ImageSharer | None, names: list[str] | None) -> list[Drift]:
-    images = _drifts(catalog, sharer, names) if sharer is not None else []
-    return images + _object_drifts(catalog, store, names)
-
-
-def audit(store: Store, names: Iterable[str] | None = None) -> list[Drift]:
-    """Every regional copy whose permissions differ from what the catalog says: images' launch
-    permissions, and whether files' objects are public."""
-    catalog = Catalog(store)
-    return _all_drifts(catalog, store, _sharer(catalog), list(names) if names is not None else None)
-
-
-class Failure(NamedTuple):
-    drift: Drift
-    reason: str
-
-
-class Synced(NamedTuple):
-    changed: list[Drift]
-    failed: list[Failure]
-    """Copies whose change the cloud refused (maybe after part of it was made): the next
-    ``audit`` shows what is left, and a rerun finishes it."""
-
-
-def sync(store: Store, names: Iterable[str] | None = None) -> Synced:
-    """Make every regional copy's launch permissions what the catalog says. One copy the cloud
+def _walk(store: Store, names: Iterable[str] | None, fix: bool) -> Result:
+    """Every copy's drift, each read (and with ``fix`` changed) on its own: one copy the cloud
     refuses does not stop the others."""
     catalog = Catalog(store)
     sharer = _sharer(catalog)
-    changed, failed = [], []
-    for drift in _all_drifts(catalog, store, sharer, list(names) if names is not None else None):
+    chosen = list(names) if names is not None else None
+    found: list[Drift] = []
+    failed: list[Failure] = []
+
+    def visit(kind: str, where: tuple[str, str, str, str], check: Callable[[], Drift | None]) -> None:
         try:
-            if drift.kind == "object":
-                bucket, key = drift.image_id.split("/", 1)
-                store.set_object_public(drift.region, bucket, key, drift.wanted.public)
-            elif sharer is not None:
-                sharer.apply(drift.region, drift.image_id, drift.actual, drift.wanted)
+            drift = check()
+            if drift is not None and fix:
+                _apply(store, sharer, drift)
         except DeploypkgError as error:
-            failed.append(Failure(drift, error.message))
-        else:
-            changed.append(drift)
-    return Synced(changed, failed)
+            failed.append(Failure(*where, error.message, kind=kind))
+            return
+        if drift is not None:
+            found.append(drift)
+
+    if sharer is not None:
+        for package, version, region, image_id in _copies(catalog, chosen):
+            visit(
+                "image",
+                (package.name, version.version, region, image_id),
+                functools.partial(_image_drift, catalog, sharer, package, version, region, image_id),
+            )
+    for package, version, region, bucket, key in _objects(catalog, chosen):
+        visit(
+            "object",
+            (package.name, version.version, region, f"{bucket}/{key}"),
+            functools.partial(_object_drift, store, package, version, region, bucket, key),
+        )
+    return Result(found, failed)
+
+
+def _apply(store: Store, sharer: ImageSharer | None, drift: Drift) -> None:
+    if drift.kind == "object":
+        bucket, key = drift.image_id.split("/", 1)
+        store.set_object_public(drift.region, bucket, key, drift.wanted.public)
+    elif sharer is not None:
+        sharer.apply(drift.region, drift.image_id, drift.actual, drift.wanted)
+
+
+def audit(store: Store, names: Iterable[str] | None = None) -> Result:
+    """Every regional copy whose permissions differ from what the catalog says: images' launch
+    (and copy) permissions, and whether files' objects are public."""
+    return _walk(store, names, fix=False)
+
+
+def sync(store: Store, names: Iterable[str] | None = None) -> Result:
+    """Make every regional copy's permissions what the catalog says; the changes made."""
+    return _walk(store, names, fix=True)

@@ -54,11 +54,13 @@ class PublishRequest(NamedTuple):
     """ecs-image: the marketplace commodity code; ``images`` are its IDs in the regions it is sold in."""
     public: bool = False
     """file: a new package whose objects anyone may read (``computenest::publicfile``)."""
+    copyable: bool = False
+    """ecs-image: a new package whose customers may also copy its images into their accounts."""
 
 
 # Which request fields (and their CLI options) belong to which package type.
 _TYPE_FIELDS: dict[PackageType, frozenset[str]] = {
-    PackageType.ECS_IMAGE: frozenset({"images", "marketplace"}),
+    PackageType.ECS_IMAGE: frozenset({"images", "marketplace", "copyable"}),
     PackageType.FILE: frozenset({"file", "public"}),
     PackageType.CONTAINER_IMAGE: frozenset({"image_ref"}),
     PackageType.HELM_CHART: frozenset({"chart_ref"}),
@@ -68,6 +70,7 @@ _OPTION = {
     "marketplace": "--marketplace",
     "file": "--file",
     "public": "--public",
+    "copyable": "--copyable",
     "image_ref": "--image-ref",
     "chart_ref": "--chart",
 }
@@ -100,6 +103,8 @@ def publish(store: Store, request: PublishRequest, progress: ProgressCallback | 
     if known is not None:
         _check_same_package(known.value, request)
 
+    if request.copyable:
+        _check_copyable(provider)
     uploaded = False
     if request.type is PackageType.ECS_IMAGE:
         source, distributions = _image_source(provider, request)
@@ -154,6 +159,11 @@ def _check_same_package(package: Package, request: PublishRequest) -> None:
             f"package {package.name!r} holds {package.type.value} versions, not {request.type.value}",
             hint=f"use --type {package.type.value}, or another package name",
         )
+    if request.copyable and not package.copyable:
+        raise InputError(
+            f"package {package.name!r} is not copyable; --copyable applies when a package is created",
+            hint="leave out --copyable, or publish under another package name",
+        )
     if request.public and not package.public:
         raise InputError(
             f"package {package.name!r} is not public; --public applies when a package is created",
@@ -166,8 +176,19 @@ def _check_same_package(package: Package, request: PublishRequest) -> None:
         )
 
 
+def _check_copyable(provider: Provider) -> None:
+    sharer = provider.image_sharer() if provider.image_sharer is not None else None
+    if sharer is None or not sharer.copy_permissions:
+        raise InputError(
+            f"deploypkg cannot let customers copy {provider.name} images (--copyable)",
+            hint="leave out --copyable; customers launch the regional copies deploypkg makes",
+        )
+
+
 def _create_package(store: Store, request: PublishRequest) -> bool:
-    package = Package(request.package, request.type, request.owner, request.description, request.public)
+    package = Package(
+        request.package, request.type, request.owner, request.description, request.public, request.copyable
+    )
     try:
         store.write_document(package_key(request.package), package.to_json(), if_none_match=True)
         return True

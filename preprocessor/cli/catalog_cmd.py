@@ -293,6 +293,11 @@ def show(ctx: click.Context, catalog_url: str | None, name: str, version: str | 
 )
 @click.option("--file", "file_path", type=click.Path(dir_okay=False, path_type=Path), help="file: the file.")
 @click.option(
+    "--copyable",
+    is_flag=True,
+    help="ecs-image: a new package whose customers may also copy it into their accounts (aws: snapshot permission).",
+)
+@click.option(
     "--public", is_flag=True, help="file: a new package anyone may download (computenest::publicfile), public-read."
 )
 @click.option("--region", metavar="REGION", help="The source region (file: where it is uploaded).")
@@ -313,6 +318,7 @@ def publish(
     packer_run_uuid: str | None,
     marketplace: str | None,
     file_path: Path | None,
+    copyable: bool,
     public: bool,
     region: str | None,
     image_ref: str | None,
@@ -358,6 +364,7 @@ def publish(
         replace_draft=replace_draft,
         marketplace=marketplace,
         public=public,
+        copyable=copyable,
     )
     store = _open(ctx, catalog_url)
     if file_path is not None and file_path.is_file() and sys.stderr.isatty():
@@ -664,7 +671,7 @@ def _share(ctx: click.Context, store: Any, names: list[str] | None) -> None:
     except DeploypkgError as error:
         _permissions_failed(ctx, [error.message])
         return
-    for change in synced.changed:
+    for change in synced.drift:
         click.echo(
             f"permissions {change.package} {change.version} {change.region} {change.image_id}: {change.describe()}"
         )
@@ -672,9 +679,8 @@ def _share(ctx: click.Context, store: Any, names: list[str] | None) -> None:
         _permissions_failed(ctx, [_failure_line(f) for f in synced.failed])
 
 
-def _failure_line(failure: Any) -> str:
-    d = failure.drift
-    return f"{d.package} {d.version} {d.region} {d.image_id}: {failure.reason}"
+def _failure_line(f: Any) -> str:
+    return f"{f.package} {f.version} {f.region} {f.image_id}: {f.reason}"
 
 
 def _permissions_failed(ctx: click.Context, reasons: list[str]) -> None:
@@ -700,19 +706,14 @@ def audit(ctx: click.Context, catalog_url: str | None, packages: tuple[str, ...]
 
     store = _open(ctx, catalog_url)
     names = list(packages) or None
-    failed: list[Any] = []
-    if fix:
-        synced = permissions.sync(store, names)
-        drifts, failed = synced.changed, synced.failed
-    else:
-        drifts = permissions.audit(store, names)
+    drifts, failed = permissions.sync(store, names) if fix else permissions.audit(store, names)
     if fmt == "json":
         click.echo(
             json.dumps(
                 {
                     "fixed": fix,
                     "drift": [_drift_record(d) for d in drifts],
-                    "failed": [{**_drift_record(f.drift), "error": f.reason} for f in failed],
+                    "failed": [_failure_record(f) for f in failed],
                 },
                 indent=2,
             )
@@ -721,13 +722,31 @@ def audit(ctx: click.Context, catalog_url: str | None, packages: tuple[str, ...]
         for d in drifts:
             click.echo(f"{d.package} {d.version} {d.region} {d.image_id}: {d.describe()}{' (fixed)' if fix else ''}")
         for f in failed:
-            d = f.drift
-            click.echo(
-                f"{d.package} {d.version} {d.region} {d.image_id}: {d.describe()} (not fixed: {printable(f.reason)})"
-            )
+            click.echo(f"{printable(_failure_line(f))} ({'not fixed' if fix else 'not read'})")
         if not drifts and not failed:
             click.echo("every image copy's permissions are what the catalog says")
     ctx.exit(1 if failed or (drifts and not fix) else 0)
+
+
+def _permissions_record(kind: str, permissions: Any) -> dict[str, Any]:
+    if kind == "object":
+        return {"public": permissions.public}
+    record = {"public": permissions.public, "accounts": sorted(permissions.accounts)}
+    if permissions.copiers or permissions.copiers_partial:
+        record["copiers"] = sorted(permissions.copiers | permissions.copiers_partial)
+    return record
+
+
+def _failure_record(f: Any) -> dict[str, Any]:
+    where = "image_id" if f.kind == "image" else "object"
+    return {
+        "kind": f.kind,
+        "package": f.package,
+        "version": f.version,
+        "region": f.region,
+        where: f.image_id,
+        "error": f.reason,
+    }
 
 
 def _drift_record(d: Any) -> dict[str, Any]:
@@ -737,6 +756,6 @@ def _drift_record(d: Any) -> dict[str, Any]:
         "version": d.version,
         "region": d.region,
         "image_id" if d.kind == "image" else "object": d.image_id,
-        "wanted": {"public": d.wanted.public, "accounts": sorted(d.wanted.accounts)},
-        "actual": {"public": d.actual.public, "accounts": sorted(d.actual.accounts)},
+        "wanted": _permissions_record(d.kind, d.wanted),
+        "actual": _permissions_record(d.kind, d.actual),
     }
