@@ -389,7 +389,8 @@ def publish(
     others = [r for r in ver.distributions if r != source.region]
     if others:
         click.echo(f"  also available in {', '.join(others)}")
-    _share(ctx, store, [name])  # a draft image: its owner only; a public file: public-read
+    if ver.source.object_key:
+        _share(ctx, store, [name])  # a public file's object: public-read (images change at release)
 
 
 # --- distribute
