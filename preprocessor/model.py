@@ -141,6 +141,28 @@ class Placeholder(NamedTuple):
         return (self.placeholder_type, self.name) in CREDENTIAL_PLACEHOLDERS
 
 
+class Defect(NamedTuple):
+    """A broken part of a template that does not hide the rest of it: a duplicate key (DPK001),
+    a resource without a string Type (DPK003) … Reported with its rule at its position; the
+    other resources are still inventoried and checked."""
+
+    rule: str
+    message: str
+    hint: str | None
+    line: int
+    column: int
+    offset: int
+    resource: str | None = None
+    """The logical ID of the resource it is in, if any."""
+    key: str | None = None
+    """A duplicate key: the key."""
+    parent: int | None = None
+    """A duplicate key: the offset where the mapping that repeats it starts."""
+    unreadable: bool = False
+    """A resource deploypkg could not read (no string Type, a repeated logical ID): what it holds
+    is unknown, so render cannot tell whether a value in it should be replaced."""
+
+
 @dataclass
 class Template:
     path: Path
@@ -156,6 +178,7 @@ class Template:
     placeholders: list[Placeholder] = field(default_factory=list)
     metadata_suppressions: frozenset[str] = frozenset()
     """Rule IDs suppressed for the whole file through the template ``Metadata`` key."""
+    defects: list[Defect] = field(default_factory=list)
 
     def encoded(self, text: str | None = None) -> bytes:
         """The bytes of ``text`` (default: the template's own) as this file stores them."""

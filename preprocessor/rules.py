@@ -161,6 +161,9 @@ _RULES = (
 )
 
 RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}
+BAD_INPUT_RULES = frozenset({"DPK001", "DPK002", "DPK003"})
+"""Findings that mean bad input (exit 2): a file that cannot be read, parsed, or is not a
+well-formed template."""
 RULES_BY_NAME: dict[str, Rule] = {rule.name: rule for rule in _RULES}
 
 

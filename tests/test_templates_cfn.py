@@ -210,22 +210,6 @@ def test_other_files_are_skipped_quietly(name: str, text: str) -> None:
     ("text", "line", "column", "words"),
     [
         ("ROSTemplateFormatVersion: '2015-09-01'\nResources:\n  - A\n", 3, 3, "Resources must be a mapping"),
-        ("ROSTemplateFormatVersion: '2015-09-01'\nResources:\n  A:\n    Properties: {}\n", 4, 5, "'A' has no Type"),
-        ("AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  A: 5\n", 3, 6, "'A' must be a mapping"),
-        ("ROSTemplateFormatVersion: '2015-09-01'\nResources:\n  A:\n    Type: [x]\n", 4, 11, "must be a string"),
-        (
-            "Resources:\n  A:\n    Type: AWS::EC2::Instance\n  B:\n    Properties: {}\n",
-            5,
-            5,
-            "'B' has no Type",
-        ),
-        (
-            "ROSTemplateFormatVersion: '2015-09-01'\nResources:\n  A:\n    Type: ALIYUN::ECS::Instance\n"
-            "    Properties: [1]\n",
-            5,
-            17,
-            "Properties of resource 'A' must be a mapping",
-        ),
         (
             "ROSTemplateFormatVersion: '2015-09-01'\nMetadata:\n  deploypkg:\n    ignore: {a: 1}\n",
             4,
@@ -241,6 +225,41 @@ def test_malformed_templates_are_dpk003(text: str, line: int, column: int, words
     assert error.rule == "DPK003" and error.file == "bad.yaml"
     assert (error.line, error.column) == (line, column)
     assert words in error.message
+
+
+GOOD_RESOURCE = "  Good:\n    Type: ALIYUN::ECS::Instance\n    Properties:\n      ImageId: m-bp1g7004ksh0oeuc1234\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "column", "words"),
+    [
+        ("ROSTemplateFormatVersion: '2015-09-01'\nResources:\n  A:\n    Properties: {}\n", 4, 5, "'A' has no Type"),
+        ("ROSTemplateFormatVersion: '2015-09-01'\nResources:\n  A: 5\n", 3, 6, "'A' must be a mapping"),
+        ("ROSTemplateFormatVersion: '2015-09-01'\nResources:\n  A:\n    Type: [x]\n", 4, 11, "must be a string"),
+        (
+            "ROSTemplateFormatVersion: '2015-09-01'\nResources:\n  A:\n    Type: !Rain::Module ./m.yaml\n",
+            4,
+            11,
+            "must be a string",
+        ),
+        (
+            "ROSTemplateFormatVersion: '2015-09-01'\nResources:\n  A:\n    Type: ALIYUN::ECS::Instance\n"
+            "    Properties: [1]\n",
+            5,
+            17,
+            "Properties of resource 'A' must be a mapping",
+        ),
+    ],
+)
+def test_a_malformed_resource_is_a_dpk003_defect_and_the_others_are_still_read(
+    text: str, line: int, column: int, words: str
+) -> None:
+    template = load_text(text + GOOD_RESOURCE, Path("bad.yaml"), TABLE, "bad.yaml")
+    assert template is not None
+    (defect,) = template.defects
+    assert defect.rule == "DPK003" and (defect.line, defect.column) == (line, column)
+    assert words in defect.message and defect.resource == "A"
+    assert [(r.resource, r.value) for r in template.image_refs] == [("Good", "m-bp1g7004ksh0oeuc1234")]
 
 
 def test_broken_template_is_reported_but_broken_other_file_is_not() -> None:

@@ -157,12 +157,16 @@ def test_block_collection_span_ends_at_its_last_value() -> None:
     assert text[value.start : value.end] == "Fn::FindInMap:\n    - M\n    - K"
 
 
-def test_duplicate_key_is_an_error_at_the_second_key() -> None:
+def test_a_duplicate_key_is_a_defect_at_the_second_key_and_the_first_is_kept() -> None:
     text = "Resources:\n  A: {Type: X}\n  B: {}\n  A: {Type: Y}\n"
-    with pytest.raises(TemplateParseError) as caught:
-        yamlpos.compose(text, file="t.yaml")
-    assert (caught.value.line, caught.value.column) == (4, 3)
-    assert "duplicate key 'A' (first defined at line 2, column 3)" in caught.value.message
+    document = yamlpos.compose(text, file="t.yaml")
+    (defect,) = document.defects
+    assert (defect.rule, defect.line, defect.column, defect.key) == ("DPK001", 4, 3, "A")
+    assert "duplicate key 'A' (first defined at line 2, column 3)" in defect.message
+    assert document.root is not None
+    resources = document.root.get("Resources")
+    assert resources is not None and [e.key for e in resources.entries] == ["A", "B"]
+    assert resources.get("A").get("Type").value == "X"
 
 
 def test_tabs_give_a_parse_error_with_a_hint() -> None:

@@ -73,7 +73,7 @@ def refs(
     computenest_config: Path | None,
 ) -> None:
     """List the image references and placeholders of the templates in PATH…"""
-    from preprocessor.validate.scan import load_all
+    from preprocessor.validate.scan import defect_diagnostics, load_all
 
     note_skipped_files(paths)
     records: list[tuple[str, int, dict[str, object]]] = []
@@ -85,6 +85,9 @@ def refs(
             failed = True
             continue
         assert loaded.template is not None
+        for defect in defect_diagnostics(loaded.template):  # reported; the rest is still listed
+            click.echo(diagnostic_line(defect), err=True)
+            failed = True
         for ref in loaded.template.image_refs:
             records.append((ref.file, ref.span.start, ref_record(ref)))
         for placeholder in loaded.template.placeholders:

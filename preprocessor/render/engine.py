@@ -20,7 +20,7 @@ from preprocessor.catalog.opening import StoreOptions
 from preprocessor.catalog.store import Endpoint
 from preprocessor.diagnostics import Diagnostic, finding
 from preprocessor.errors import DeploypkgError, InputError
-from preprocessor.model import Template
+from preprocessor.model import ImageRef, Placeholder, Template
 from preprocessor.names import PackageSpec, check, parse_package_spec
 from preprocessor.paths import display_path
 from preprocessor.render.jinja import JINJA_SUFFIX, render_jinja
@@ -31,7 +31,7 @@ from preprocessor.render.resolve import REGION_RULES, Artifact, ArtifactResolver
 from preprocessor.render.sources import Source, input_root, load_sources, read_bytes
 from preprocessor.render.splice import SplicePlan, Substitution, check_value, plan_splice, value_class, verify_rendered
 from preprocessor.render.uses import Use, uses_of
-from preprocessor.rules import Severity
+from preprocessor.rules import BAD_INPUT_RULES, Severity
 
 if TYPE_CHECKING:
     from preprocessor.project import Project
@@ -77,6 +77,8 @@ class ValidationRefused(DeploypkgError):
             hint="fix them (see `deploypkg validate`) and render again",
         )
         self.diagnostics = list(diagnostics)
+        if any(d.severity is Severity.ERROR and d.rule_id in BAD_INPUT_RULES for d in diagnostics):
+            self.exit_code = 2  # a file that does not parse, or is not a well-formed template
 
 
 PHASES = ("load", "validate", "resolve", "splice", "check", "manifest", "write")
@@ -439,7 +441,36 @@ def _store_credentials_expiry(store: Any) -> datetime | None:
 def _validate(templates: list[Template], project: Project) -> list[Diagnostic]:
     from preprocessor.validate import validate_templates
 
-    return list(validate_templates(templates, project))
+    return [*validate_templates(templates, project), *(d for t in templates for d in defect_findings(t))]
+
+
+def defect_findings(template: Template) -> list[Diagnostic]:
+    """A template's defects for render: an error (refused, nothing written) where the defect is
+    in a value render replaces or in that value's resource, or is a resource deploypkg could not
+    read (it may hold a value to replace); elsewhere a warning, and the file is rendered: the
+    defect is copied as it is, and it cannot change what render writes."""
+    replaced: list[ImageRef | Placeholder] = [
+        *template.image_refs,
+        *(p for p in template.placeholders if not p.is_credential()),
+    ]
+    resources = {r.resource for r in replaced if r.resource is not None}
+    found = []
+    for d in template.defects:
+        touches = d.resource in resources or any(r.span.start <= d.offset < r.span.end for r in replaced)
+        if d.unreadable:
+            message = f"{d.message} — render cannot tell whether a value in this resource should be replaced"
+            severity = Severity.ERROR
+        elif touches:
+            where = f"resource {d.resource!r}" if d.resource else "a replaced value"
+            message = f"{d.message} — in {where}, whose values render replaces"
+            severity = Severity.ERROR
+        else:
+            message = f"{d.message} — rendered anyway: it is in no value render replaces nor in its resource"
+            severity = Severity.WARNING
+        found.append(
+            Diagnostic(d.rule, severity, message, template.display, d.line, d.column, d.line, d.column, d.hint)
+        )
+    return found
 
 
 def _refuse_on_errors(diagnostics: list[Diagnostic]) -> None:

@@ -3,7 +3,9 @@
 ``load_template`` returns ``None`` for a JSON/YAML file that is not a template, so a scan of a
 whole repository stays quiet; it raises :class:`~preprocessor.errors.TemplateParseError` (DPK001
 parse error, DPK003 malformed template) or :class:`~preprocessor.errors.InputError` (DPK002
-unreadable) naming the file, with line and column where there is one.
+unreadable) naming the file, with line and column where there is one. A broken part that does
+not hide the rest — a duplicate key, a resource with no string Type — is a ``Template.defects``
+entry instead, and the rest of the file is still read.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from preprocessor.errors import TemplateParseError
-from preprocessor.model import LineIndex, Template, TemplateFormat
+from preprocessor.model import Defect, LineIndex, Template, TemplateFormat
 from preprocessor.paths import display_path
 from preprocessor.templates.source import discover, iter_files, read_source
 from preprocessor.templates.tree import no_gc_pauses
@@ -113,22 +115,23 @@ def _load_text(text: str, path: Path, table: Mapping[str, ResourceSpec], shown: 
     from preprocessor.templates.tree import Node
 
     root: Node | None
+    defects: list[Defect] = []
     try:
         if kind == "json":
             from preprocessor.templates import jsonpos
 
-            root = jsonpos.parse(text, file=shown, lines=lines)
+            root = jsonpos.parse(text, file=shown, lines=lines, defects=defects)
             next_document = None
         else:
             from preprocessor.templates import yamlpos
 
             document = yamlpos.compose(text, file=shown, lines=lines)
-            root, next_document = document.root, document.next_document
+            root, next_document, defects = document.root, document.next_document, document.defects
     except TemplateParseError:
         if not _report_parse_error(text, kind, generic=path.name.lower().endswith(".template")):
             return None
         raise
-    content = cfn.extract(root, text, lines, shown, table)
+    content = cfn.extract(root, text, lines, shown, table, defects)
     if content is None:
         return None
     if next_document is not None:
@@ -152,4 +155,5 @@ def _load_text(text: str, path: Path, table: Mapping[str, ResourceSpec], shown: 
         content.image_refs,
         content.placeholders,
         content.suppressions,
+        content.defects,
     )

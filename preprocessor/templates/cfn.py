@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import NamedTuple, cast
 
 from preprocessor.errors import TemplateParseError
-from preprocessor.model import ImageRef, LineIndex, Placeholder, PropertyRole, RefKind
+from preprocessor.model import Defect, ImageRef, LineIndex, Placeholder, PropertyRole, RefKind
 from preprocessor.templates.placeholders import find_placeholders
 from preprocessor.templates.tree import MappingNode, Node, ScalarNode, SequenceNode, StringNode, TaggedNode, children
 from providers import Provider, ResourceSpec, all_providers, image_producers
@@ -21,6 +21,8 @@ class CfnTemplate(NamedTuple):
     image_refs: list[ImageRef]
     placeholders: list[Placeholder]
     suppressions: frozenset[str]
+    defects: list[Defect]
+    """The parser's (duplicate keys) and the malformed resources, each with its resource."""
 
 
 def _invalid(file: str, node: Node, message: str, hint: str | None = None) -> TemplateParseError:
@@ -60,8 +62,14 @@ def _type_examples() -> str:
     return " or ".join(f"{prefix}…" for prefix in prefixes)
 
 
-def _resources(root: MappingNode, file: str) -> list[tuple[str, str, MappingNode]]:
-    """(logical ID, type, resource node) of every resource; DPK003 for a malformed shape."""
+def _defect(node: Node, resource: str, message: str, hint: str | None = None) -> Defect:
+    span = node.span
+    return Defect("DPK003", message, hint, span.line, span.column, span.start, resource, unreadable=True)
+
+
+def _resources(root: MappingNode, file: str, defects: list[Defect]) -> list[tuple[str, str, MappingNode]]:
+    """(logical ID, type, resource node) of every well-formed resource; a malformed one is a
+    DPK003 defect, the others are still read. DPK003 raised when Resources is not a mapping."""
     entry = root.entry("Resources")
     if entry is None:
         return []
@@ -77,26 +85,59 @@ def _resources(root: MappingNode, file: str) -> list[tuple[str, str, MappingNode
         )
     found = []
     for item in resources.entries:
-        resource = item.value
-        if not isinstance(resource, MappingNode):
-            raise _invalid(file, resource, f"resource {item.key!r} must be a mapping with a Type")
-        type_node = resource.get("Type")
-        if type_node is None:
-            raise _invalid(
-                file, resource, f"resource {item.key!r} has no Type", f"add Type: {_type_examples()} to the resource"
-            )
-        if not isinstance(type_node, StringNode):
-            raise _invalid(file, type_node, f"the Type of resource {item.key!r} must be a string")
-        properties = resource.get("Properties")
-        if (
-            properties is not None
-            and not isinstance(properties, MappingNode)
-            and intrinsic(properties) is None
-            and not (isinstance(properties, ScalarNode) and properties.value in ("", "null", "~"))
-        ):
-            raise _invalid(file, properties, f"the Properties of resource {item.key!r} must be a mapping")
-        found.append((item.key, type_node.value, resource))
+        problem = _malformed(item.key, item.value)
+        if problem is not None:
+            defects.append(problem)
+            continue
+        resource = cast(MappingNode, item.value)
+        found.append((item.key, cast(StringNode, resource.get("Type")).value, resource))
     return found
+
+
+def _malformed(logical_id: str, resource: Node) -> Defect | None:
+    if not isinstance(resource, MappingNode):
+        return _defect(resource, logical_id, f"resource {logical_id!r} must be a mapping with a Type")
+    type_node = resource.get("Type")
+    if type_node is None:
+        return _defect(
+            resource,
+            logical_id,
+            f"resource {logical_id!r} has no Type",
+            f"add Type: {_type_examples()} to the resource",
+        )
+    if not isinstance(type_node, StringNode):
+        return _defect(
+            type_node,
+            logical_id,
+            f"the Type of resource {logical_id!r} must be a string",
+            "a tagged Type (such as !Rain::Module) is a preprocessor's: run it first, then check its output",
+        )
+    properties = resource.get("Properties")
+    if (
+        properties is not None
+        and not isinstance(properties, MappingNode)
+        and intrinsic(properties) is None
+        and not (isinstance(properties, ScalarNode) and properties.value in ("", "null", "~"))
+    ):
+        return _defect(properties, logical_id, f"the Properties of resource {logical_id!r} must be a mapping")
+    return None
+
+
+def _locate(defects: list[Defect], root: MappingNode) -> list[Defect]:
+    """Each parser defect with the logical ID of the resource it lies in."""
+    resources = root.get("Resources")
+    entries = resources.entries if isinstance(resources, MappingNode) else []
+    located = []
+    for defect in defects:
+        repeated_resource = isinstance(resources, MappingNode) and defect.parent == resources.start
+        repeated_resources = defect.parent == root.start and defect.key == "Resources"
+        if repeated_resource or repeated_resources:
+            defect = defect._replace(unreadable=True)  # what the dropped one holds is never read
+        else:
+            inside = [e.key for e in entries if e.key_start <= defect.offset < e.value.end]
+            defect = defect._replace(resource=inside[0]) if inside else defect
+        located.append(defect)
+    return located
 
 
 def intrinsic(node: Node) -> str | None:
@@ -270,7 +311,12 @@ def _suppressions(root: MappingNode, file: str) -> frozenset[str]:
 
 
 def extract(
-    root: Node | None, text: str, lines: LineIndex, file: str, table: Mapping[str, ResourceSpec]
+    root: Node | None,
+    text: str,
+    lines: LineIndex,
+    file: str,
+    table: Mapping[str, ResourceSpec],
+    parse_defects: list[Defect] | None = None,
 ) -> CfnTemplate | None:
     """The template's content, or ``None`` when the document is not a ROS/CloudFormation template."""
     provider = recognize(root)
@@ -281,7 +327,8 @@ def extract(
     # A YAML alias shares its anchor's node: the value has one place in the text, so it is one
     # reference (splicing that place changes every alias of it).
     seen: set[int] = set()
-    resources = _resources(root, file)
+    defects = _locate(list(parse_defects or []), root)
+    resources = _resources(root, file, defects)
     producers = image_producers()
     builders = {logical_id: resource_type for logical_id, resource_type, _ in resources if resource_type in producers}
     for logical_id, resource_type, resource in resources:
@@ -304,4 +351,5 @@ def extract(
                         ref = ref._replace(built_by=f"{builder} ({builders[builder]})")
                     refs.append(ref)
     refs.sort(key=lambda ref: ref.span.start)
-    return CfnTemplate(provider, refs, _placeholders(root, text, lines, file), _suppressions(root, file))
+    defects.sort(key=lambda d: d.offset)
+    return CfnTemplate(provider, refs, _placeholders(root, text, lines, file), _suppressions(root, file), defects)

@@ -13,7 +13,7 @@ import re
 from json.decoder import JSONDecodeError, scanstring  # type: ignore[attr-defined]
 
 from preprocessor.errors import TemplateParseError
-from preprocessor.model import LineIndex
+from preprocessor.model import Defect, LineIndex
 from preprocessor.templates.tree import Entry, MappingNode, Node, ScalarNode, SequenceNode, StringNode, no_gc_pauses
 
 MAX_DEPTH = 1000
@@ -54,24 +54,29 @@ def _lone_surrogate(text: str, start: int, end: int) -> int:
 
 
 class _Frame:
-    __slots__ = ("entries", "is_object", "key", "key_end", "key_start", "seen", "start")
+    __slots__ = ("drop", "entries", "is_object", "key", "key_end", "key_start", "seen", "start")
 
     def __init__(self, is_object: bool, start: int) -> None:
         self.is_object = is_object
         self.start = start
         self.entries: list[Entry] = []
         self.seen: dict[str, int] = {}
+        self.drop = False
+        """The member being read repeats a key: it is reported, not kept."""
         self.key = ""
         self.key_start = 0
         self.key_end = 0
 
 
 class _Parser:
-    def __init__(self, text: str, file: str | None, lines: LineIndex, max_depth: int) -> None:
+    def __init__(
+        self, text: str, file: str | None, lines: LineIndex, max_depth: int, defects: list[Defect] | None
+    ) -> None:
         self.text = text
         self.file = file
         self.lines = lines
         self.max_depth = max_depth
+        self.defects = defects
 
     def fail(self, offset: int, message: str, hint: str | None = None) -> TemplateParseError:
         line, column = self.lines.position(min(offset, len(self.text)))
@@ -132,12 +137,26 @@ class _Parser:
         first = frame.seen.get(node.value)
         if first is not None:
             line, column = self.lines.position(first)
-            raise self.fail(
-                pos,
-                f"duplicate key {node.value!r} (first defined at line {line}, column {column})",
-                "remove or rename one of them; JSON parsers disagree about which one wins",
+            message = f"duplicate key {node.value!r} (first defined at line {line}, column {column})"
+            hint = "remove or rename one of them; JSON parsers disagree about which one wins"
+            if self.defects is None:
+                raise self.fail(pos, message, hint)
+            here_line, here_column = self.lines.position(pos)
+            self.defects.append(
+                Defect(
+                    "DPK001",
+                    f"invalid JSON: {message}",
+                    hint,
+                    here_line,
+                    here_column,
+                    pos,
+                    key=node.value,
+                    parent=frame.start,
+                )
             )
-        frame.seen[node.value] = pos
+            frame.drop = True  # the first one is kept
+        else:
+            frame.seen[node.value] = pos
         frame.key, frame.key_start, frame.key_end = node.value, pos, end
         pos = _WS.match(text, end).end()  # type: ignore[union-attr]
         if not text.startswith(":", pos):
@@ -194,7 +213,9 @@ class _Parser:
                         raise self.unexpected(pos, "expected the end of the file after the JSON value")
                     return value
                 frame = stack[-1]
-                if frame.is_object:
+                if frame.drop:
+                    frame.drop = False
+                elif frame.is_object:
                     frame.entries.append(Entry(frame.key, frame.key_start, frame.key_end, value))
                 else:
                     frame.entries.append(Entry("", 0, 0, value))
@@ -227,11 +248,19 @@ class _Parser:
                     raise self.unexpected(pos, "expected ',' or ']' after an array element")
 
 
-def parse(text: str, *, file: str | None = None, lines: LineIndex | None = None, max_depth: int = MAX_DEPTH) -> Node:
+def parse(
+    text: str,
+    *,
+    file: str | None = None,
+    lines: LineIndex | None = None,
+    max_depth: int = MAX_DEPTH,
+    defects: list[Defect] | None = None,
+) -> Node:
     """Parse ``text`` into a node tree; raise :class:`TemplateParseError` (rule DPK001) with the
-    line and column of the first problem."""
+    line and column of the first problem. With ``defects``, a duplicate key is appended to it
+    (the first of the keys kept) instead of ending the parse."""
     with no_gc_pauses():
-        return _Parser(text, file, lines if lines is not None else LineIndex(text), max_depth).parse()
+        return _Parser(text, file, lines if lines is not None else LineIndex(text), max_depth, defects).parse()
 
 
 def to_python(node: Node) -> object:

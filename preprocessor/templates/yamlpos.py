@@ -23,7 +23,7 @@ from yaml.constructor import SafeConstructor
 from yaml.resolver import Resolver
 
 from preprocessor.errors import TemplateParseError
-from preprocessor.model import LineIndex
+from preprocessor.model import Defect, LineIndex
 from preprocessor.templates.tree import (
     Entry,
     MappingNode,
@@ -70,11 +70,15 @@ class YamlDocument:
     """The first document of a YAML stream; ``next_document`` is the offset where another one
     starts, if one follows."""
 
-    __slots__ = ("next_document", "root")
+    __slots__ = ("defects", "next_document", "root")
 
-    def __init__(self, root: Node | None, next_document: int | None = None) -> None:
+    def __init__(
+        self, root: Node | None, next_document: int | None = None, defects: list[Defect] | None = None
+    ) -> None:
         self.root = root
         self.next_document = next_document
+        self.defects = defects or []
+        """Duplicate keys: each reported, the first of them kept."""
 
     @property
     def more_documents(self) -> bool:
@@ -197,6 +201,7 @@ def _compose(loader: Any, text: str, file: str | None, lines: LineIndex, max_dep
     loader.get_event()  # StreamStart
     if loader.check_event(yaml.StreamEndEvent):
         return YamlDocument(None)
+    defects: list[Defect] = []
     get()  # DocumentStart
     anchors: dict[str, Node] = {}
     stack: list[_Collection] = []
@@ -261,16 +266,23 @@ def _compose(loader: Any, text: str, file: str | None, lines: LineIndex, max_dep
             first = parent.seen.get(key)
             if first is not None:
                 line, column = lines.position(first)
-                raise _fail(
-                    file,
-                    lines,
-                    key_node.start,
-                    f"duplicate key {key!r} (first defined at line {line}, column {column})",
-                    "remove or rename one of them",
+                here_line, here_column = lines.position(key_node.start)
+                defects.append(
+                    Defect(
+                        "DPK001",
+                        f"duplicate key {key!r} (first defined at line {line}, column {column})",
+                        "remove or rename one of them",
+                        here_line,
+                        here_column,
+                        key_node.start,
+                        key=key,
+                        parent=parent.start,
+                    )
                 )
+                continue  # the first one is kept
             parent.seen[key] = key_node.start
             parent.entries.append(Entry(key, key_node.start, key_node.end, node))
     get()  # DocumentEnd
     if loader.check_event(yaml.StreamEndEvent):
-        return YamlDocument(root)
-    return YamlDocument(root, _start(loader.peek_event()))
+        return YamlDocument(root, None, defects)
+    return YamlDocument(root, _start(loader.peek_event()), defects)

@@ -29,6 +29,8 @@ class ScanResult(NamedTuple):
     """Templates checked (files that parsed as templates or failed to)."""
     unreadable: bool
     """Some input could not be read at all (DPK002): the exit code is 2."""
+    checked: tuple[str, ...] = ()
+    """The files checked, as shown (templates and files that failed to load)."""
 
 
 class Loaded(NamedTuple):
