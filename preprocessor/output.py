@@ -74,12 +74,12 @@ def summary(diagnostics: Sequence[Diagnostic]) -> str:
     return "found " + ", ".join(parts)
 
 
-def format_text(diagnostics: Sequence[Diagnostic]) -> str:
+def format_text(diagnostics: Sequence[Diagnostic], files: Sequence[str] = ()) -> str:
     """A line per finding, then the summary line."""
     return "\n".join([*(diagnostic_line(d) for d in diagnostics), summary(diagnostics)]) + "\n"
 
 
-def format_json(diagnostics: Sequence[Diagnostic]) -> str:
+def format_json(diagnostics: Sequence[Diagnostic], files: Sequence[str] = ()) -> str:
     return json.dumps([diagnostic_record(d) for d in diagnostics], indent=2, ensure_ascii=False) + "\n"
 
 
@@ -87,12 +87,17 @@ FORMATS: Mapping[str, str] = {
     "text": "preprocessor.output:format_text",
     "json": "preprocessor.output:format_json",
     "sarif": "preprocessor.validate.sarif:format_sarif",
+    "junit": "preprocessor.validate.junit:format_junit",
+    "gitlab": "preprocessor.validate.gitlab:format_gitlab",
 }
-"""Report format → ``module:function`` turning the findings into the report's text; a format's
-module is imported only when it is asked for."""
+"""Report format → ``module:function(findings, files)`` turning the findings (and the files
+checked, for formats that list passing files too) into the report's text; a format's module is
+imported only when it is asked for."""
+
+Formatter = Callable[[Sequence[Diagnostic], Sequence[str]], str]
 
 
-def formatter(name: str) -> Callable[[Sequence[Diagnostic]], str]:
+def formatter(name: str) -> Formatter:
     module, _, function = FORMATS[name].partition(":")
-    found: Callable[[Sequence[Diagnostic]], str] = getattr(import_module(module), function)
+    found: Formatter = getattr(import_module(module), function)
     return found

@@ -22,16 +22,19 @@ from preprocessor.cli.options import (
     note_skipped_files,
 )
 from preprocessor.output import FORMATS as REPORT_FORMATS
-from preprocessor.rules import Severity
+from preprocessor.rules import BAD_INPUT_RULES, Severity
 
 FORMATS = tuple(REPORT_FORMATS)
-BAD_INPUT_RULES = frozenset({"DPK001", "DPK002", "DPK003"})
 """Findings that mean the input itself is bad: exit 2, as everywhere in deploypkg."""
 
 
 @click.command(short_help="Check templates offline: image IDs must be literals, associations must exist.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@format_option(FORMATS, "text: file:line:col lines; json: a list of findings; sarif: SARIF 2.1.0 for code scanning.")
+@format_option(
+    FORMATS,
+    "text: file:line:col lines; json: a list of findings; sarif: SARIF 2.1.0 for code scanning; "
+    "junit: JUnit XML (a testcase per file); gitlab: GitLab Code Quality JSON.",
+)
 @click.option(
     "--fail-on",
     type=click.Choice([s.value for s in Severity]),
@@ -46,6 +49,11 @@ BAD_INPUT_RULES = frozenset({"DPK001", "DPK002", "DPK003"})
     "output",
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
     help="Write the report to this file (atomically) instead of standard output.",
+)
+@click.option(
+    "--also-text",
+    is_flag=True,
+    help="With --output-file: also print the findings as text on standard output.",
 )
 @click.option(
     "--output",
@@ -64,6 +72,7 @@ def validate(
     config: Path | None,
     computenest_config: Path | None,
     output: Path | None,
+    also_text: bool,
     old_output: Path | None,
 ) -> None:
     """Check the templates in PATH… (files, or directories scanned recursively).
@@ -83,11 +92,15 @@ def validate(
     note_missing_config(paths, config, [d.hint for d in result.diagnostics])
     from preprocessor.output import formatter
 
-    report = formatter(output_format)(result.diagnostics)
+    report = formatter(output_format)(result.diagnostics, result.checked)
     if output is None:
+        if also_text:
+            raise click.UsageError("--also-text prints text beside the report that --output-file writes")
         click.echo(report, nl=False)
     else:
         write_atomically(output, report)
+        if also_text:
+            click.echo(formatter("text")(result.diagnostics, result.checked), nl=False)
     threshold = Severity(fail_on).rank
     if result.unreadable or any(d.rule_id in BAD_INPUT_RULES for d in result.diagnostics):
         ctx.exit(2)

@@ -8,7 +8,6 @@ number), so a finding keeps its identity when lines are inserted above it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,6 +17,7 @@ from preprocessor import __version__
 from preprocessor.diagnostics import Diagnostic
 from preprocessor.rules import RULES, Severity
 from preprocessor.validate.checks import VALIDATE_RULE_IDS
+from preprocessor.validate.fingerprints import line_fingerprints
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 # No helpUri/informationUri: deploypkg has no published home page yet, and a guessed URL would
@@ -57,32 +57,11 @@ def _locations(d: Diagnostic) -> list[dict[str, object]]:
     return [{"physicalLocation": {"artifactLocation": artifact, "region": region}}]
 
 
-class _LineTexts:
-    def __init__(self) -> None:
-        self._files: dict[str, list[str]] = {}
-
-    def get(self, file: str, line: int) -> str:
-        lines = self._files.get(file)
-        if lines is None:
-            try:
-                lines = Path(file).read_text(encoding="utf-8-sig").splitlines()
-            except (OSError, UnicodeDecodeError):
-                lines = []
-            self._files[file] = lines
-        return lines[line - 1].strip() if 0 < line <= len(lines) else ""
-
-
 def to_sarif(diagnostics: Sequence[Diagnostic], cwd: Path | None = None) -> dict[str, object]:
     rule_ids = sorted(set(VALIDATE_RULE_IDS) | {d.rule_id for d in diagnostics})
     index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
-    texts = _LineTexts()
-    seen: dict[str, int] = {}
     results = []
-    for d in diagnostics:
-        basis = f"{d.rule_id}\0{d.file}\0{texts.get(d.file, d.line) if d.file else ''}"
-        occurrence = seen.get(basis, 0) + 1
-        seen[basis] = occurrence
-        digest = hashlib.sha256(basis.encode("utf-8")).hexdigest()[:32]
+    for d, fingerprint in zip(diagnostics, line_fingerprints(diagnostics), strict=True):
         text = f"{d.message}. {d.hint}" if d.hint else d.message
         results.append(
             {
@@ -91,7 +70,7 @@ def to_sarif(diagnostics: Sequence[Diagnostic], cwd: Path | None = None) -> dict
                 "level": _LEVEL[d.severity],
                 "message": {"text": text},
                 "locations": _locations(d),
-                "partialFingerprints": {FINGERPRINT_KEY: f"{digest}:{occurrence}"},
+                "partialFingerprints": {FINGERPRINT_KEY: fingerprint},
             }
         )
     root = (cwd or Path.cwd()).resolve().as_uri().rstrip("/") + "/"
@@ -115,5 +94,5 @@ def to_sarif(diagnostics: Sequence[Diagnostic], cwd: Path | None = None) -> dict
     }
 
 
-def format_sarif(diagnostics: Sequence[Diagnostic]) -> str:
+def format_sarif(diagnostics: Sequence[Diagnostic], files: Sequence[str] = ()) -> str:
     return json.dumps(to_sarif(diagnostics), indent=2, ensure_ascii=False) + "\n"

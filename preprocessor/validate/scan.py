@@ -72,6 +72,16 @@ def load_all(
             yield Loaded(project, template, None, text)
 
 
+def defect_diagnostics(template: Template) -> list[Diagnostic]:
+    """The template's defects, each with its rule at its position (exit 2, as a parse error)."""
+    return [
+        Diagnostic(
+            d.rule, RULES[d.rule].severity, d.message, template.display, d.line, d.column, d.line, d.column, d.hint
+        )
+        for d in template.defects
+    ]
+
+
 def _failure(error: InputError, display: str, rule_id: str) -> Diagnostic:
     line = error.line or 1
     column = error.column or 1
@@ -83,12 +93,17 @@ def scan(
 ) -> ScanResult:
     groups: dict[int, tuple[Project, list[Template], list[Diagnostic]]] = {}
     failed_texts: dict[int, dict[str, str]] = {}
-    files = 0
+    checked: list[str] = []
     for loaded in load_all(paths, explicit_config, explicit_computenest):
-        files += 1
+        shown = (
+            loaded.template.display if loaded.template is not None else loaded.failure.file if loaded.failure else None
+        )
+        if shown is not None:
+            checked.append(shown)
         _, templates, found = groups.setdefault(id(loaded.project), (loaded.project, [], []))
         if loaded.template is not None:
             templates.append(loaded.template)
+            found.extend(defect_diagnostics(loaded.template))
             found.extend(check_template(loaded.template, loaded.project))
         elif loaded.failure is not None:
             found.append(loaded.failure)
@@ -102,7 +117,7 @@ def scan(
         for d in finish(found, project, templates, failed_texts.get(key, {}))
     ]
     diagnostics.sort(key=Diagnostic.sort_key)
-    return ScanResult(diagnostics, files, any(d.rule_id == "DPK002" for d in diagnostics))
+    return ScanResult(diagnostics, len(checked), any(d.rule_id == "DPK002" for d in diagnostics), tuple(checked))
 
 
 def _report_configs(groups: Iterable[tuple[Project, list[Template], list[Diagnostic]]]) -> None:
