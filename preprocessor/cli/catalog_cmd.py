@@ -397,8 +397,8 @@ def publish(
 
 
 class _PlainReporter:
-    """One line per region start and end, and per change of a cloud-side copy's state (or 25
-    points of its progress): for logs and pipes."""
+    """On standard error, a line when a region starts and per change of a cloud-side copy's
+    state (or 25 points of its progress): for logs and pipes. Outcomes go to standard output."""
 
     def __init__(self) -> None:
         self._shown: dict[str, tuple[str, int]] = {}
@@ -418,8 +418,7 @@ class _PlainReporter:
         click.echo(f"{region}: {state}{f' {percent}%' if percent is not None else ''}", err=True)
 
     def finish(self, region: str, outcome: Any) -> None:
-        state = f"failed: {outcome.error}" if outcome.error else outcome.status.value
-        click.echo(f"{region}: {state} ({outcome.seconds:.1f} s)", err=True)
+        pass  # each region's outcome is the line distribute prints on standard output
 
 
 def _amount_column(download_column: type[Any]) -> Any:
