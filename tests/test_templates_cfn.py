@@ -412,3 +412,19 @@ def test_an_aliased_image_id_is_one_reference_at_its_anchor() -> None:
     [ref] = template.image_refs
     assert (ref.resource, ref.span.line, ref.span.column) == ("A", 6, 23)
     assert template.text[ref.span.start : ref.span.end] == "m-bp1g7004ksh0oeuc1234"
+
+
+def test_resources_made_by_fn_foreach_loops_are_inventoried() -> None:
+    """AWS::LanguageExtensions: ``Fn::ForEach::Name: [Identifier, Collection, {ID: resource}]``,
+    as in aws-cloudformation/rain's test templates; loops may nest."""
+    text = (
+        "AWSTemplateFormatVersion: '2010-09-09'\nTransform: AWS::LanguageExtensions\nResources:\n"
+        "  Fn::ForEach::Instances:\n    - Name\n    - [A, B]\n    - ${Name}:\n"
+        "        Type: AWS::EC2::Instance\n        Properties:\n          ImageId: ami-0123456789abcdef0\n"
+        "      Fn::ForEach::Disks:\n        - Disk\n        - [x, y]\n        - ${Name}${Disk}:\n"
+        "            Type: AWS::EC2::Instance\n            Properties:\n              ImageId: ami-0fedcba9876543210\n"
+    )
+    template = load_text(text, Path("loop.yaml"), TABLE, "loop.yaml")
+    assert template is not None and template.defects == []
+    found = [(r.resource, r.value, r.span.line) for r in template.image_refs]
+    assert found == [("${Name}", "ami-0123456789abcdef0", 10), ("${Name}${Disk}", "ami-0fedcba9876543210", 17)]

@@ -3,13 +3,22 @@ references, placeholders and the ``Metadata`` suppressions."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import NamedTuple, cast
 
 from preprocessor.errors import TemplateParseError
 from preprocessor.model import Defect, ImageRef, LineIndex, Placeholder, PropertyRole, RefKind
 from preprocessor.templates.placeholders import find_placeholders
-from preprocessor.templates.tree import MappingNode, Node, ScalarNode, SequenceNode, StringNode, TaggedNode, children
+from preprocessor.templates.tree import (
+    Entry,
+    MappingNode,
+    Node,
+    ScalarNode,
+    SequenceNode,
+    StringNode,
+    TaggedNode,
+    children,
+)
 from providers import Provider, ResourceSpec, all_providers, image_producers
 
 REFERENCE_FUNCTIONS = frozenset({"Ref", "Fn::GetAtt", "Fn::ImportValue"})
@@ -84,14 +93,34 @@ def _resources(root: MappingNode, file: str, defects: list[Defect]) -> list[tupl
             "write Resources: {Name: {Type: ...}}",
         )
     found = []
-    for item in resources.entries:
-        problem = _malformed(item.key, item.value)
+    for entry in resource_entries(resources):
+        problem = _malformed(entry.key, entry.value)
         if problem is not None:
             defects.append(problem)
             continue
-        resource = cast(MappingNode, item.value)
-        found.append((item.key, cast(StringNode, resource.get("Type")).value, resource))
+        resource = cast(MappingNode, entry.value)
+        found.append((entry.key, cast(StringNode, resource.get("Type")).value, resource))
     return found
+
+
+FOR_EACH = "Fn::ForEach::"
+
+
+def resource_entries(resources: MappingNode) -> Iterable[Entry]:
+    """The entry (logical ID, resource node) of each resource, including those an ``Fn::ForEach::Name``
+    loop (the AWS::LanguageExtensions transform) makes: ``[Identifier, Collection, {ID: resource}]``,
+    whose logical IDs are templates such as ``${Identifier}Bucket``; loops may nest."""
+    stack = [resources]
+    while stack:
+        mapping = stack.pop()
+        for entry in mapping.entries:
+            loop = entry.value
+            if entry.key.startswith(FOR_EACH) and isinstance(loop, SequenceNode) and len(loop.items) == 3:
+                body = loop.items[2]
+                if isinstance(body, MappingNode):
+                    stack.append(body)
+                    continue
+            yield entry
 
 
 def _malformed(logical_id: str, resource: Node) -> Defect | None:
@@ -126,7 +155,7 @@ def _malformed(logical_id: str, resource: Node) -> Defect | None:
 def _locate(defects: list[Defect], root: MappingNode) -> list[Defect]:
     """Each parser defect with the logical ID of the resource it lies in."""
     resources = root.get("Resources")
-    entries = resources.entries if isinstance(resources, MappingNode) else []
+    entries = list(resource_entries(resources)) if isinstance(resources, MappingNode) else []
     located = []
     for defect in defects:
         repeated_resource = isinstance(resources, MappingNode) and defect.parent == resources.start
