@@ -199,33 +199,6 @@ def tagged_copies(package: str, version: str, region: str) -> list[Any]:
     ]
 
 
-def copy_image(package: str, version: str, source_region: str, source_image_id: str, region: str) -> str:
-    """Start ``CopyImage`` of the source image into ``region``, or find the copy an earlier run
-    started; return the copy's image ID."""
-    copies = tagged_copies(package, version, region)
-    for image in copies:
-        if image.status not in FAILED:
-            return str(image.image_id)
-    # The token names the attempt: after a failed copy, a rerun must start a new one, not get
-    # the failed copy back from CopyImage's idempotency.
-    attempt = sum(1 for image in copies if image.status in FAILED)
-    _, models, _ = _sdk()
-    request = models.CopyImageRequest(
-        region_id=source_region,
-        image_id=source_image_id,
-        destination_region_id=region,
-        destination_image_name=image_name(package, version),
-        destination_description=f"deploypkg {package} {version} from {source_region}"[:256],
-        client_token=copy_token(package, version, f"{region}#{attempt}" if attempt else region),
-        tag=[
-            models.CopyImageRequestTag(key=TAG_PACKAGE, value=package),
-            models.CopyImageRequestTag(key=TAG_VERSION, value=version),
-        ],
-    )
-    body = _call("CopyImage", source_region, lambda c: c.copy_image(request))
-    return str(body.image_id)
-
-
 def _describe(region: str, image_id: str) -> Any | None:
     for image in _images(region, image_id=image_id):
         if image.image_id == image_id:
@@ -238,41 +211,36 @@ def _percent(progress: str | None) -> int | None:
     return min(100, int(match.group(1))) if match else None
 
 
-def wait_available(
-    region: str,
-    image_id: str,
-    timeout: float,
-    poll: float,
-    stop: threading.Event,
-    progress: Callable[[str, int | None], None] | None = None,
-) -> ImageCopy:
-    deadline = time.monotonic() + timeout
-    while True:
-        image = _describe(region, image_id)
-        if image is None:
-            return ImageCopy(region, image_id, "missing", f"{image_id} does not exist in {region}")
-        status = str(image.status)
-        if progress is not None:
-            progress(status, _percent(image.progress))
-        if status == "Available":
-            return ImageCopy(region, image_id, "available")
-        if status in FAILED:
-            return ImageCopy(region, image_id, "failed", f"the copy is {status}")
-        if status not in PENDING:
-            return ImageCopy(region, image_id, status.lower(), f"the copy is {status}")
-        if time.monotonic() >= deadline:
-            return ImageCopy(region, image_id, "timeout", f"still {status} after {timeout:.0f} s")
-        if stop.wait(min(poll, max(0.0, deadline - time.monotonic()))):
-            return ImageCopy(region, image_id, "interrupted", f"interrupted while {status}")
-
-
 class ECSImageCopier:
     """The alicloud :class:`~providers.spec.ImageCopier`: ECS CopyImage, then DescribeImages."""
 
     service = "ECS CopyImage"
 
     def copy_image(self, package: str, version: str, source_region: str, source_image_id: str, region: str) -> str:
-        return copy_image(package, version, source_region, source_image_id, region)
+        """Start ``CopyImage`` of the source image into ``region``, or find the copy an earlier run
+        started; return the copy's image ID."""
+        copies = tagged_copies(package, version, region)
+        for image in copies:
+            if image.status not in FAILED:
+                return str(image.image_id)
+        # The token names the attempt: after a failed copy, a rerun must start a new one, not get
+        # the failed copy back from CopyImage's idempotency.
+        attempt = sum(1 for image in copies if image.status in FAILED)
+        _, models, _ = _sdk()
+        request = models.CopyImageRequest(
+            region_id=source_region,
+            image_id=source_image_id,
+            destination_region_id=region,
+            destination_image_name=image_name(package, version),
+            destination_description=f"deploypkg {package} {version} from {source_region}"[:256],
+            client_token=copy_token(package, version, f"{region}#{attempt}" if attempt else region),
+            tag=[
+                models.CopyImageRequestTag(key=TAG_PACKAGE, value=package),
+                models.CopyImageRequestTag(key=TAG_VERSION, value=version),
+            ],
+        )
+        body = _call("CopyImage", source_region, lambda c: c.copy_image(request))
+        return str(body.image_id)
 
     def wait_available(
         self,
@@ -283,7 +251,24 @@ class ECSImageCopier:
         stop: threading.Event,
         progress: Callable[[str, int | None], None] | None = None,
     ) -> ImageCopy:
-        return wait_available(region, image_id, timeout, poll, stop, progress)
+        deadline = time.monotonic() + timeout
+        while True:
+            image = _describe(region, image_id)
+            if image is None:
+                return ImageCopy(region, image_id, "missing", f"{image_id} does not exist in {region}")
+            status = str(image.status)
+            if progress is not None:
+                progress(status, _percent(image.progress))
+            if status == "Available":
+                return ImageCopy(region, image_id, "available")
+            if status in FAILED:
+                return ImageCopy(region, image_id, "failed", f"the copy is {status}")
+            if status not in PENDING:
+                return ImageCopy(region, image_id, status.lower(), f"the copy is {status}")
+            if time.monotonic() >= deadline:
+                return ImageCopy(region, image_id, "timeout", f"still {status} after {timeout:.0f} s")
+            if stop.wait(min(poll, max(0.0, deadline - time.monotonic()))):
+                return ImageCopy(region, image_id, "interrupted", f"interrupted while {status}")
 
 
 def _batches(accounts: list[str]) -> Iterator[list[str]]:

@@ -68,10 +68,10 @@ def test_distribute_copies_tags_waits_and_records_each_region(tmp_path: Path, ec
 
 
 def test_a_copy_started_before_a_crash_is_found_by_its_tags(tmp_path: Path, ecs: EcsDouble) -> None:
-    from providers.alicloud_images import copy_image
+    from providers.alicloud_images import ECSImageCopier
 
     env, source = _catalog(tmp_path, ecs)
-    started = copy_image("web-image", "1.0.0", SOURCE, source, REGIONS[0])  # never recorded in the catalog
+    started = ECSImageCopier().copy_image("web-image", "1.0.0", SOURCE, source, REGIONS[0])  # never recorded
     code, _, err = _distribute(env, REGIONS[0])
     assert code == 0, err
     assert _copies(env) == {REGIONS[0]: started}

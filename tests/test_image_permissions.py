@@ -31,16 +31,22 @@ def _launch(region: str, image_id: str) -> tuple[bool, set[str]]:
     return any(p.get("Group") == "all" for p in permissions), {p["UserId"] for p in permissions if "UserId" in p}
 
 
-def _published_ami(tmp_path: Path) -> tuple[CatalogEnv, dict[str, str]]:
-    env = make_env("s3", tmp_path)
-    assert env.cli("init", "--provider", "aws", "--bucket-pattern", env.bucket_pattern).exit_code == 0
-    source = _ec2("us-east-1").register_image(
-        Name="web-ami-source",
+def _source_ami(name: str) -> str:
+    """An AMI with one EBS snapshot, registered in us-east-1."""
+    image: str = _ec2("us-east-1").register_image(
+        Name=name,
         Architecture="x86_64",
         RootDeviceName="/dev/xvda",
         VirtualizationType="hvm",
         BlockDeviceMappings=[{"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 8}}],
     )["ImageId"]
+    return image
+
+
+def _published_ami(tmp_path: Path) -> tuple[CatalogEnv, dict[str, str]]:
+    env = make_env("s3", tmp_path)
+    assert env.cli("init", "--provider", "aws", "--bucket-pattern", env.bucket_pattern).exit_code == 0
+    source = _source_ami("web-ami-source")
     published = env.cli(
         "publish", "web-ami", "1.0.0", "--type", "ecs-image", "--image", f"us-east-1={source}", "--owner", OWNER
     )
@@ -119,13 +125,7 @@ def test_a_copyable_package_lets_its_accounts_read_the_snapshots_and_no_one_else
     aws_env.reset()
     env = make_env("s3", tmp_path)
     assert env.cli("init", "--provider", "aws", "--bucket-pattern", env.bucket_pattern).exit_code == 0
-    source = _ec2("us-east-1").register_image(
-        Name="db-ami-source",
-        Architecture="x86_64",
-        RootDeviceName="/dev/xvda",
-        VirtualizationType="hvm",
-        BlockDeviceMappings=[{"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 8}}],
-    )["ImageId"]
+    source = _source_ami("db-ami-source")
     args = ("publish", "db-ami", "1.0.0", "--type", "ecs-image", "--image", f"us-east-1={source}")
     assert env.cli(*args, "--owner", OWNER, "--copyable").exit_code == 0
     assert env.cli("distribute", "db-ami", "1.0.0", "--region", "us-west-2", "--wait", "30").exit_code == 0
