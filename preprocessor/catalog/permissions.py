@@ -180,7 +180,8 @@ def _walk(store: Store, names: Iterable[str] | None, fix: bool) -> Result:
             if drift is not None and fix:
                 _apply(store, sharer, drift)
         except DeploypkgError as error:
-            failed.append(Failure(*where, error.message, kind=kind))
+            reason = f"{error.message} ({error.hint})" if error.hint else error.message
+            failed.append(Failure(*where, reason, kind=kind))
             return
         if drift is not None:
             found.append(drift)

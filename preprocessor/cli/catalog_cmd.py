@@ -397,8 +397,8 @@ def publish(
 
 
 class _PlainReporter:
-    """On standard error, a line when a region starts and per change of a cloud-side copy's
-    state (or 25 points of its progress): for logs and pipes. Outcomes go to standard output."""
+    """On standard error, a line when a region starts, per change of a cloud-side copy's state
+    (or 25 points of its progress) and when it fails: for logs and pipes."""
 
     def __init__(self) -> None:
         self._shown: dict[str, tuple[str, int]] = {}
@@ -418,7 +418,10 @@ class _PlainReporter:
         click.echo(f"{region}: {state}{f' {percent}%' if percent is not None else ''}", err=True)
 
     def finish(self, region: str, outcome: Any) -> None:
-        pass  # each region's outcome is the line distribute prints on standard output
+        # Each region's outcome is also a line on standard output; a failure is said here too,
+        # where errors go, an available region only once.
+        if outcome.error:
+            click.echo(f"{region}: failed: {outcome.error} ({outcome.seconds:.1f} s)", err=True)
 
 
 def _amount_column(download_column: type[Any]) -> Any:
