@@ -175,3 +175,23 @@ def test_a_project_without_a_catalog_renders_templates_that_need_none(tmp_path: 
     result = run_cli("render", "t", "--region", "cn-beijing", "--out", "out", cwd=tmp_path)
     assert result.exit_code == 0, result.stderr
     assert (tmp_path / "out" / "cn-beijing" / "a.yaml").read_text() == (tmp_path / "t" / "a.yaml").read_text()
+
+
+def test_shell_completion_as_the_readme_documents_it() -> None:
+    """``_DEPLOYPKG_COMPLETE`` (README, "Shell completion"): a script for each shell, and the
+    format choices completed."""
+    import os
+    import subprocess
+    import sys
+
+    def complete(env: dict[str, str]) -> str:
+        script = "from preprocessor.cli import main; main()"
+        done = subprocess.run([sys.executable, "-c", script], env={**os.environ, **env}, capture_output=True, text=True)
+        return done.stdout
+
+    for shell in ("bash", "zsh", "fish"):
+        assert "_DEPLOYPKG_COMPLETE" in complete({"_DEPLOYPKG_COMPLETE": f"{shell}_source"}), shell
+    words = complete(
+        {"_DEPLOYPKG_COMPLETE": "bash_complete", "COMP_WORDS": "deploypkg validate --format ", "COMP_CWORD": "3"}
+    )
+    assert {line.split(",")[1] for line in words.splitlines()} == {"text", "json", "sarif", "junit", "gitlab"}
