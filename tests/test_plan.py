@@ -324,3 +324,12 @@ def test_interrupt_stops_terraform_and_exits_130(
     for region in REGION_IMAGES:
         assert (work / region / "interrupted").read_text() == "stopped\n"
         assert f"[{region}] planning" in out
+
+
+def test_terraform_output_has_no_colour_when_piped(module: Path, env: dict[str, str]) -> None:
+    """Piped (as here) deploypkg passes -no-color to init and plan itself: escape codes would be
+    noise in a prefixed log; the user need not say -no-color."""
+    result = plan(module, env, *TWO_REGIONS, "--", "-detailed-exitcode")
+    assert result.exit_code == 2, result.stderr
+    assert "\x1b[" not in result.stdout + result.stderr
+    assert "Terraform has been successfully initialized!" in result.stdout

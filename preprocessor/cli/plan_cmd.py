@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -85,6 +86,12 @@ def _summary(report: PlanReport, terraform_args: tuple[str, ...]) -> None:
 @expires_option
 @endpoint_option
 @click.option("--terraform", "terraform", metavar="PATH", help="The terraform binary [default: $TERRAFORM, or PATH].")
+@click.option(
+    "--no-color",
+    "no_color",
+    is_flag=True,
+    help="No colour in terraform's output (also with NO_COLOR set, or when standard output is not a terminal).",
+)
 @click.pass_context
 def plan(
     ctx: click.Context,
@@ -101,6 +108,7 @@ def plan(
     expires: str,
     endpoint: str,
     terraform: str | None,
+    no_color: bool,
 ) -> None:
     """Render the Terraform module at DIR per region and run terraform init and plan in each.
 
@@ -110,6 +118,10 @@ def plan(
     """
     from preprocessor.render import ValidationRefused, parse_expires
 
+    terraform_args = tuple(ctx.meta.get(_TERRAFORM_ARGS, ()))
+    color = sys.stdout.isatty() and not no_color and not os.environ.get("NO_COLOR")
+    if not color and "-no-color" not in terraform_args:
+        terraform_args += ("-no-color",)  # escape codes in a prefixed, piped stream are noise
     options = PlanOptions(
         regions=regions,
         all_regions=all_regions,
@@ -121,7 +133,7 @@ def plan(
         work_dir=work_dir,
         parallel=parallel,
         terraform=terraform,
-        terraform_args=ctx.meta.get(_TERRAFORM_ARGS, ()),
+        terraform_args=terraform_args,
         expires=parse_expires(expires),
         endpoint=endpoint,
     )
