@@ -51,6 +51,14 @@ FORMATS = ("text", "json")
 @computenest_config_option
 @catalog_options
 @format_option(FORMATS, "How the summary of what was written is printed.")
+@click.option(
+    "--summary",
+    "summary_file",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    help="Also write a Markdown summary for a pull request (per region: each substitution, expiries, "
+    "regions left out) to FILE, or '-' for standard output.",
+)
 def render(
     paths: tuple[Path, ...],
     regions: tuple[str, ...],
@@ -64,6 +72,7 @@ def render(
     catalog_url: str | None,
     store: StoreOptions,
     output_format: str,
+    summary_file: Path | None,
 ) -> None:
     """Render the templates in PATH… for each region into --out DIR."""
     from preprocessor.render import RenderOptions, ValidationRefused, parse_expires, render_to_directory
@@ -92,6 +101,16 @@ def render(
         if output_format == "json":
             click.echo(json.dumps({"rendered": False, "error": error.record()}, indent=2, sort_keys=True))
         raise
+    if summary_file is not None:
+        from preprocessor.render.summary import summary_of
+
+        markdown = summary_of(out_dir)
+        if str(summary_file) == "-":
+            click.echo(markdown, nl=False)
+        else:
+            from preprocessor.cli.validate_cmd import write_atomically
+
+            write_atomically(summary_file, markdown)
     if output_format == "json":
         click.echo(json.dumps(_report_json(report), indent=2, sort_keys=True))
         return
