@@ -165,6 +165,47 @@ def init(
     )
 
 
+@catalog.command(name="status")
+@_catalog_option
+@click.argument("packages", nargs=-1, metavar="[PACKAGE]...")
+@click.option("--region", "regions", multiple=True, metavar="REGION", help="Only these regions (repeatable).")
+@format_option(["text", "json", "markdown"], "text: a table; json for a script; markdown for a review.", name="fmt")
+@click.pass_context
+def status_command(
+    ctx: click.Context, catalog_url: str | None, packages: tuple[str, ...], regions: tuple[str, ...], fmt: str
+) -> None:
+    """Each version's copy per region (available, copying, failed, missing), status and channels."""
+    from preprocessor import names
+    from preprocessor.catalog import operations
+    from preprocessor.catalog.status import status
+
+    store = _open(ctx, catalog_url)
+    if packages:
+        details = [operations.describe_package(store, name) for name in packages]
+    else:
+        details = operations.list_catalog(store).packages
+    from preprocessor.catalog.writes import read_info
+
+    order = read_info(store).promotion_order
+    matrix = status(details, [names.check("region", r) for r in regions], order)
+    if fmt == "json":
+        click.echo(json.dumps(matrix.to_json(), indent=2))
+        return
+    if fmt == "markdown":
+        click.echo(matrix.to_markdown(), nl=False)
+        return
+    from rich.table import Table
+
+    colours = {"available": "green", "copying": "yellow", "failed": "red", "missing": "dim"}
+    table = Table()
+    for column in ("package", "version", "status", "channels", *matrix.regions):
+        table.add_column(column)
+    for row in matrix.rows:
+        cells = [f"[{colours[row.regions[r]]}]{row.regions[r]}" for r in matrix.regions]
+        table.add_row(row.package, row.version, row.status, ", ".join(row.channels) or "-", *cells)
+    _console().print(table)
+
+
 @catalog.command(name="list")
 @_catalog_option
 @format_option(["text", "json"], "text for a person, json for a script.", name="fmt")
