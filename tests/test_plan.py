@@ -333,3 +333,21 @@ def test_terraform_output_has_no_colour_when_piped(module: Path, env: dict[str, 
     assert result.exit_code == 2, result.stderr
     assert "\x1b[" not in result.stdout + result.stderr
     assert "Terraform has been successfully initialized!" in result.stdout
+
+
+def test_summary_counts_each_regions_changes_and_names_its_images(
+    module: Path, env: dict[str, str], tmp_path: Path, terraform_bin: str
+) -> None:
+    target = tmp_path / "plan.md"
+    result = plan(module, env, *TWO_REGIONS, "--summary", str(target), "--", "-detailed-exitcode")
+    assert result.exit_code == 2, result.stderr
+    markdown = target.read_text()
+    assert markdown.startswith("## deploypkg plan\n\nExit 2 across 2 region(s).")
+    work = module / ".deploypkg" / "plan"
+    for region, image in REGION_IMAGES.items():
+        document = show_json(terraform_bin, work / region, "deploypkg.tfplan")  # the plan it saved
+        creates = sum(1 for r in document["resource_changes"] if r["change"]["actions"] == ["create"])  # type: ignore[index, union-attr]
+        row = next(line for line in markdown.splitlines() if line.startswith(f"| {region} |"))
+        assert row.startswith(f"| {region} | 2 | {creates} | 0 | 0 | 0 |"), row
+        assert f"`{image}`" in row
+        assert all(f"`{other}`" not in row for other in REGION_IMAGES.values() if other != image)

@@ -87,6 +87,14 @@ def _summary(report: PlanReport, terraform_args: tuple[str, ...]) -> None:
 @endpoint_option
 @click.option("--terraform", "terraform", metavar="PATH", help="The terraform binary [default: $TERRAFORM, or PATH].")
 @click.option(
+    "--summary",
+    "summary_file",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    help="Also write a Markdown summary (per region: exit, resources to add/change/replace/destroy, image IDs) "
+    "to FILE or '-'; saves each plan (-out=deploypkg.tfplan unless -out is given).",
+)
+@click.option(
     "--no-color",
     "no_color",
     is_flag=True,
@@ -108,6 +116,7 @@ def plan(
     expires: str,
     endpoint: str,
     terraform: str | None,
+    summary_file: Path | None,
     no_color: bool,
 ) -> None:
     """Render the Terraform module at DIR per region and run terraform init and plan in each.
@@ -136,6 +145,7 @@ def plan(
         terraform_args=terraform_args,
         expires=parse_expires(expires),
         endpoint=endpoint,
+        summary=summary_file is not None,
     )
     previous: Any = None
     in_main_thread = threading.current_thread() is threading.main_thread()
@@ -156,4 +166,14 @@ def plan(
         if in_main_thread:
             signal.signal(signal.SIGTERM, previous)
     _summary(report, options.terraform_args)
+    if summary_file is not None and report.plans is not None:
+        from preprocessor.terraform.summary import summary_markdown
+
+        markdown = summary_markdown(report.plans, report.exit_code)
+        if str(summary_file) == "-":
+            click.echo(markdown, nl=False)
+        else:
+            from preprocessor.cli.validate_cmd import write_atomically
+
+            write_atomically(summary_file, markdown)
     ctx.exit(report.exit_code)

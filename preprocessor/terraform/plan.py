@@ -24,6 +24,7 @@ from preprocessor.terraform.arguments import check_plan_arguments
 from preprocessor.terraform.binary import find_terraform, terraform_environment
 from preprocessor.terraform.output import PrefixedOutput
 from preprocessor.terraform.runner import RegionResult, RegionRun, aggregate_exit_codes, run_regions
+from preprocessor.terraform.summary import PLAN_FILE, RegionPlan, plan_file, region_plan
 from preprocessor.terraform.workdir import sync_tree
 
 DEFAULT_WORK_DIR = Path(".deploypkg") / "plan"
@@ -50,6 +51,8 @@ class PlanOptions(NamedTuple):
     """Presigned URL lifetime in seconds (render's default when None)."""
     endpoint: str = "public"
     """``public`` or ``internal``: which object-store endpoint presigned URLs are for."""
+    summary: bool = False
+    """Read each region's plan back (``-out``, added as ``deploypkg.tfplan`` if not given)."""
 
 
 class PlanReport(NamedTuple):
@@ -57,6 +60,8 @@ class PlanReport(NamedTuple):
     results: list[RegionResult]
     render_seconds: float
     plugin_cache: Path | None
+    plans: list[RegionPlan] | None = None
+    """With ``summary``: what each region's saved plan does (``terraform show -json``)."""
 
     @property
     def exit_code(self) -> int:
@@ -199,5 +204,15 @@ def plan(
         regions = render_work_dirs(module_dir, work_root, options, output)
         render_seconds = time.monotonic() - started
         runs = [RegionRun(region, work_root / region) for region in regions]
-        results = run_regions(runs, terraform, options.terraform_args, env, output, options.parallel)
-    return PlanReport(work_root, results, render_seconds, cache)
+        args = options.terraform_args
+        saved = plan_file(args)
+        if options.summary and saved is None:
+            saved = PLAN_FILE
+            args = (*args, f"-out={PLAN_FILE}")
+        results = run_regions(runs, terraform, args, env, output, options.parallel)
+        plans = (
+            [region_plan(r, work_root / r.region, terraform, env, saved) for r in results]
+            if options.summary and saved is not None
+            else None
+        )
+    return PlanReport(work_root, results, render_seconds, cache, plans)
