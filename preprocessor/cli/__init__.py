@@ -14,6 +14,7 @@ import sys
 import click
 
 from preprocessor import __version__
+from preprocessor.cli.terminal import with_terminal_options
 from preprocessor.errors import DeploypkgError
 
 # name -> "module:attribute" of a click command
@@ -45,7 +46,7 @@ class LazyGroup(click.Group):
         module_name, _, attribute = target.partition(":")
         command = getattr(importlib.import_module(module_name), attribute)
         assert isinstance(command, click.Command)
-        return command
+        return with_terminal_options(command)
 
     def resolve_command(
         self, ctx: click.Context, args: list[str]
@@ -68,6 +69,9 @@ class LazyGroup(click.Group):
 @click.version_option(__version__, prog_name="deploypkg")
 def cli() -> None:
     """Region-aware deployment packages for ROS, CloudFormation and Terraform templates."""
+
+
+with_terminal_options(cli)
 
 
 def report_error(error: DeploypkgError) -> None:

@@ -18,6 +18,7 @@ from typing import Any, NamedTuple, TypeVar
 import click
 
 from preprocessor.catalog.opening import StoreOptions
+from preprocessor.cli import terminal
 from preprocessor.cli.options import ProviderName, catalog_url_option, format_option, store_options
 from preprocessor.errors import InputError
 from preprocessor.output import printable
@@ -408,7 +409,7 @@ def publish(
         copyable=copyable,
     )
     store = _open(ctx, catalog_url)
-    if file_path is not None and file_path.is_file() and sys.stderr.isatty():
+    if file_path is not None and file_path.is_file() and sys.stderr.isatty() and not terminal.quiet():
         from rich.progress import Progress
 
         with Progress(transient=True) as bar:
@@ -574,7 +575,11 @@ def distribute(
         image_poll_seconds=poll_seconds,
     )
     ordered = list(dict.fromkeys(regions))
-    if sys.stderr.isatty():
+    if terminal.quiet():
+        from preprocessor.catalog.distribute import SilentReporter
+
+        outcomes = operations.distribute(store, name, version, ordered, options, SilentReporter())
+    elif sys.stderr.isatty():
         reporter = _RichReporter(ordered)
         with reporter.progress:
             outcomes = operations.distribute(store, name, version, ordered, options, reporter)

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from preprocessor.cli.terminal import note
+
 if TYPE_CHECKING:
     _TextParamType = click.ParamType[str, Any]
 else:  # click before 8.5 has no subscriptable ParamType
@@ -148,7 +150,7 @@ def note_skipped_files(paths: tuple[Path, ...]) -> None:
     for path in paths:
         if path.is_file() and not is_template_name(path.name):
             shown = printable(str(path))
-            click.echo(f"note: {shown} skipped: not a template file name ({', '.join(TEMPLATE_SUFFIXES)})", err=True)
+            note(f"note: {shown} skipped: not a template file name ({', '.join(TEMPLATE_SUFFIXES)})")
 
 
 def note_missing_config(paths: tuple[Path, ...], explicit: Path | None, hints: list[str | None]) -> None:
@@ -165,8 +167,7 @@ def note_missing_config(paths: tuple[Path, ...], explicit: Path | None, hints: l
     starts = printable(
         ", ".join(sorted({str(Path(p).resolve() if Path(p).is_dir() else Path(p).resolve().parent) for p in paths}))
     )
-    click.echo(
+    note(
         f"note: no deploypkg.yaml in {starts} or any directory above, nor in the working directory"
-        " or above; the hints below that name deploypkg.yaml mean one you create at the project's root",
-        err=True,
+        " or above; the hints below that name deploypkg.yaml mean one you create at the project's root"
     )

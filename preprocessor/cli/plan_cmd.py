@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from preprocessor.catalog.opening import StoreOptions
+from preprocessor.cli import terminal
 from preprocessor.cli.options import (
     account_option,
     catalog_options,
@@ -47,6 +48,9 @@ def _terminated(signum: int, frame: FrameType | None) -> None:
 
 def _summary(report: PlanReport, terraform_args: tuple[str, ...]) -> None:
     detailed = "-detailed-exitcode" in terraform_args or "--detailed-exitcode" in terraform_args
+    terminal.detail(f"deploypkg: rendered every region in {report.render_seconds:.1f}s into {report.work_root}")
+    if report.plugin_cache is not None:
+        terminal.detail(f"deploypkg: terraform plugin cache {report.plugin_cache}")
     for result in report.results:
         click.echo(
             f"deploypkg: plan {result.region}: {result.describe(detailed)} "
@@ -94,12 +98,6 @@ def _summary(report: PlanReport, terraform_args: tuple[str, ...]) -> None:
     help="Also write a Markdown summary (per region: exit, resources to add/change/replace/destroy, image IDs) "
     "to FILE or '-'; saves each plan (-out=deploypkg.tfplan unless -out is given).",
 )
-@click.option(
-    "--no-color",
-    "no_color",
-    is_flag=True,
-    help="No colour in terraform's output (also with NO_COLOR set, or when standard output is not a terminal).",
-)
 @click.pass_context
 def plan(
     ctx: click.Context,
@@ -117,7 +115,6 @@ def plan(
     endpoint: str,
     terraform: str | None,
     summary_file: Path | None,
-    no_color: bool,
 ) -> None:
     """Render the Terraform module at DIR per region and run terraform init and plan in each.
 
@@ -128,7 +125,7 @@ def plan(
     from preprocessor.render import ValidationRefused, parse_expires
 
     terraform_args = tuple(ctx.meta.get(_TERRAFORM_ARGS, ()))
-    color = sys.stdout.isatty() and not no_color and not os.environ.get("NO_COLOR")
+    color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")  # --no-color sets NO_COLOR
     if not color and "-no-color" not in terraform_args:
         terraform_args += ("-no-color",)  # escape codes in a prefixed, piped stream are noise
     options = PlanOptions(

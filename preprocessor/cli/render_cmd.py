@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from preprocessor.catalog.opening import StoreOptions
+from preprocessor.cli import terminal
 from preprocessor.cli.options import (
     account_option,
     catalog_options,
@@ -120,6 +121,11 @@ def render(
         click.echo(diagnostic_line(warning), err=True)
     for region, reason in sorted(report.excluded.items()):
         click.echo(f"excluded {region}: {reason}", err=True)
+    if terminal.verbose():
+        timings = ", ".join(f"{phase} {seconds:.3f} s" for phase, seconds in report.seconds.items())
+        terminal.detail(f"render: {timings}")
+    if terminal.quiet():
+        return
     for region in report.regions:
         artifacts = report.artifacts[region]
         click.echo(f"{region}: {len(report.files[region])} file(s), {len(artifacts)} artifact(s) → {out_dir / region}")
