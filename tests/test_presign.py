@@ -407,3 +407,27 @@ def test_public_files_stay_public_private_ones_private_and_render_refuses_an_unr
     permissions.sync(moto_project.store, FILES)
     for region in REGIONS:
         assert _anonymous_status(moto_project, region, script[region]) == 403
+
+
+def test_an_object_shared_by_two_versions_stays_public_while_one_of_them_is(
+    moto_project: MotoProject, tmp_path: Path
+) -> None:
+    """Objects are content addressed: a new version with the same bytes uses the same object, so
+    revoking the old one must not make it private under the new one."""
+    again = tmp_path / "install.sh"
+    again.write_bytes(SCRIPT)
+    store = moto_project.store
+    operations.publish(
+        store, operations.PublishRequest("install-script", "1.0.1", PackageType.FILE, region="us-east-1", file=again)
+    )
+    operations.distribute(store, "install-script", "1.0.1", list(REGIONS[1:]))
+    operations.release(store, "install-script", "1.0.1")
+    script = {r: _object_key(moto_project, r, "install.sh") for r in REGIONS}
+    operations.revoke(store, "install-script", "1.0.0", "superseded by 1.0.1")
+    assert permissions.sync(store, ["install-script"]).drift == [], "1.0.1 still needs the objects public"
+    for region in REGIONS:
+        assert _anonymous_status(moto_project, region, script[region]) == 200
+    operations.revoke(store, "install-script", "1.0.1", "withdrawn")
+    assert len(permissions.sync(store, ["install-script"]).drift) == len(REGIONS)
+    for region in REGIONS:
+        assert _anonymous_status(moto_project, region, script[region]) == 403

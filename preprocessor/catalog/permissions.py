@@ -145,13 +145,23 @@ def _objects(catalog: Catalog, names: Iterable[str] | None) -> Iterable[tuple[Pa
                     yield package, version, region, distribution.bucket, distribution.object_key
 
 
+def _public_objects(catalog: Catalog) -> dict[tuple[str, str, str], bool]:
+    """Every file object (region, bucket, key) → whether it must be public. Objects are content
+    addressed, so versions and packages with the same bytes share one: it is public when any
+    non-revoked version of a public package uses it."""
+    wanted: dict[tuple[str, str, str], bool] = {}
+    for package, version, region, bucket, key in _objects(catalog, None):
+        public = package.public and version.status is not VersionStatus.REVOKED
+        wanted[(region, bucket, key)] = wanted.get((region, bucket, key), False) or public
+    return wanted
+
+
 def _object_drift(
-    store: Store, package: Package, version: PackageVersion, region: str, bucket: str, key: str
+    store: Store, package: Package, version: PackageVersion, region: str, bucket: str, key: str, wanted: bool
 ) -> Drift | None:
     """A public package's objects must be readable without credentials (``publicfile``); any
-    other file's must not be, nor a revoked version's."""
+    other file's must not be, nor a revoked version's (unless a public one shares the object)."""
     public = store.object_is_public(region, bucket, key)
-    wanted = package.public and version.status is not VersionStatus.REVOKED
     if public is None or public == wanted:
         return None
     return Drift(
@@ -193,11 +203,19 @@ def _walk(store: Store, names: Iterable[str] | None, fix: bool) -> Result:
                 (package.name, version.version, region, image_id),
                 functools.partial(_image_drift, catalog, sharer, package, version, region, image_id),
             )
-    for package, version, region, bucket, key in _objects(catalog, chosen):
+    objects = list(_objects(catalog, chosen))
+    public = _public_objects(catalog) if objects else {}
+    seen: set[tuple[str, str, str]] = set()
+    for package, version, region, bucket, key in objects:
+        if (region, bucket, key) in seen:
+            continue  # one object, however many versions share it
+        seen.add((region, bucket, key))
         visit(
             "object",
             (package.name, version.version, region, f"{bucket}/{key}"),
-            functools.partial(_object_drift, store, package, version, region, bucket, key),
+            functools.partial(
+                _object_drift, store, package, version, region, bucket, key, public[(region, bucket, key)]
+            ),
         )
     return Result(found, failed)
 
