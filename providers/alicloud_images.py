@@ -27,12 +27,11 @@ import logging
 import os
 import re
 import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-from providers.spec import ImageCopy, ImagePermissions, copy_token
+from providers.spec import CopyProbe, ImageCopy, ImagePermissions, copy_token, wait_for_copy
 
 ENDPOINT_ENV = "DEPLOYPKG_ECS_ENDPOINT"
 TAG_PACKAGE = "deploypkg:package"
@@ -251,24 +250,25 @@ class ECSImageCopier:
         stop: threading.Event,
         progress: Callable[[str, int | None], None] | None = None,
     ) -> ImageCopy:
-        deadline = time.monotonic() + timeout
-        while True:
+
+        def probe() -> CopyProbe:
             image = _describe(region, image_id)
             if image is None:
-                return ImageCopy(region, image_id, "missing", f"{image_id} does not exist in {region}")
+                return CopyProbe(
+                    None, None, ImageCopy(region, image_id, "missing", f"{image_id} does not exist in {region}")
+                )
             status = str(image.status)
-            if progress is not None:
-                progress(status, _percent(image.progress))
             if status == "Available":
-                return ImageCopy(region, image_id, "available")
-            if status in FAILED:
-                return ImageCopy(region, image_id, "failed", f"the copy is {status}")
-            if status not in PENDING:
-                return ImageCopy(region, image_id, status.lower(), f"the copy is {status}")
-            if time.monotonic() >= deadline:
-                return ImageCopy(region, image_id, "timeout", f"still {status} after {timeout:.0f} s")
-            if stop.wait(min(poll, max(0.0, deadline - time.monotonic()))):
-                return ImageCopy(region, image_id, "interrupted", f"interrupted while {status}")
+                done: ImageCopy | None = ImageCopy(region, image_id, "available")
+            elif status in FAILED:
+                done = ImageCopy(region, image_id, "failed", f"the copy is {status}")
+            elif status not in PENDING:
+                done = ImageCopy(region, image_id, status.lower(), f"the copy is {status}")
+            else:
+                done = None
+            return CopyProbe(status, _percent(image.progress), done)
+
+        return wait_for_copy(region, image_id, probe, timeout, poll, stop, progress)
 
 
 def _batches(accounts: list[str]) -> Iterator[list[str]]:

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-from providers.spec import ImageCopy, ImagePermissions, copy_token
+from providers.spec import CopyProbe, ImageCopy, ImagePermissions, copy_token, wait_for_copy
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -61,18 +60,13 @@ def wait_available(
 ) -> ImageCopy:
     """Poll until the copy is ``available`` or has failed, at most ``timeout`` seconds; ``stop``
     ends the wait early (state ``interrupted``)."""
-    stop = stop or threading.Event()
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def probe() -> CopyProbe:
         state, reason = image_state(region, image_id)
-        if progress is not None:
-            progress(state, None)  # EC2 tells no percentage
-        if state != "pending":
-            return ImageCopy(region, image_id, state, reason)
-        if time.monotonic() >= deadline:
-            return ImageCopy(region, image_id, "timeout", f"still pending after {timeout:.0f} s")
-        if stop.wait(min(poll, max(0.0, deadline - time.monotonic()))):
-            return ImageCopy(region, image_id, "interrupted", "interrupted while pending")
+        done = None if state == "pending" else ImageCopy(region, image_id, state, reason)
+        return CopyProbe(state, None, done)  # EC2 tells no percentage
+
+    return wait_for_copy(region, image_id, probe, timeout, poll, stop or threading.Event(), progress)
 
 
 class EC2ImageCopier:

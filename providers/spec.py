@@ -70,6 +70,44 @@ def copy_token(package: str, version: str, region: str) -> str:
     return f"deploypkg-{digest[:48]}"
 
 
+class CopyProbe(NamedTuple):
+    """One look at a cloud-side image copy."""
+
+    shown: str | None
+    """The cloud's own name for its state (``pending``, ``Creating``), for progress and messages;
+    ``None``: nothing to report (the copy is gone)."""
+    percent: int | None = None
+    done: ImageCopy | None = None
+    """The outcome once the copy is no longer under way (available, failed, missing …)."""
+
+
+def wait_for_copy(
+    region: str,
+    image_id: str,
+    probe: Callable[[], CopyProbe],
+    timeout: float,
+    poll: float,
+    stop: threading.Event,
+    progress: Callable[[str, int | None], None] | None = None,
+) -> ImageCopy:
+    """Look at a copy every ``poll`` seconds until it is done, at most ``timeout`` seconds
+    (state ``timeout``); ``stop`` ends the wait early (state ``interrupted``). Each provider's
+    copier brings its own ``probe``."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        seen = probe()
+        if progress is not None and seen.shown is not None:
+            progress(seen.shown, seen.percent)
+        if seen.done is not None:
+            return seen.done
+        if time.monotonic() >= deadline:
+            return ImageCopy(region, image_id, "timeout", f"still {seen.shown} after {timeout:.0f} s")
+        if stop.wait(min(poll, max(0.0, deadline - time.monotonic()))):
+            return ImageCopy(region, image_id, "interrupted", f"interrupted while {seen.shown}")
+
+
 class ImageCopier(Protocol):
     """A provider's own machine-image replication: start a copy in a region, wait for it."""
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from preprocessor.errors import InputError
-from preprocessor.terraform.arguments import check_plan_arguments
+from preprocessor.terraform.arguments import check_plan_arguments, plan_file
 from preprocessor.terraform.binary import default_plugin_cache, find_terraform, terraform_environment
 from preprocessor.terraform.output import PrefixedOutput
 from preprocessor.terraform.runner import RegionRun, aggregate_exit_codes, run_regions
@@ -340,3 +340,10 @@ def test_a_closed_stdout_does_not_block_the_child(tmp_path: Path) -> None:
     results = run_regions(runs, str(script), [], {"PATH": os.environ["PATH"]}, PrefixedOutput(out, err))
     assert results[0].exit_code == 0 and time.monotonic() - started < 30
     assert out.getvalue() == "[cn-hangzhou] 1\n"
+
+
+def test_the_plan_file_is_found_in_each_spelling_of_out() -> None:
+    """plan --summary reads back the plan -out names, however it is written."""
+    for args in (["-out=p.tfplan"], ["--out=p.tfplan"], ["-out", "p.tfplan"], ["-no-color", "--out", "p.tfplan"]):
+        assert plan_file(args) == "p.tfplan", args
+    assert plan_file(["-detailed-exitcode"]) is None

@@ -288,11 +288,9 @@ def _distribute_region(job: _Job, region: str) -> RegionOutcome:
     if kind is PackageType.FILE:
         return _file_region(job, region)
     if kind is PackageType.ECS_IMAGE:
-        if job.version.source.marketplace is not None:
-            return _recorded_image_region(job, region)
-        if job.provider.image_copier is not None:
+        if job.provider.image_copier is not None and job.version.source.marketplace is None:
             return _copied_image_region(job, region, job.provider.image_copier())
-        return _recorded_image_region(job, region)
+        return _recorded_image_region(job, region)  # copies made elsewhere, or a marketplace's
     return _reference_region(job, region)
 
 

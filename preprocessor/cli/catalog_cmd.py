@@ -182,12 +182,13 @@ def status_command(
 
     store = _open(ctx, catalog_url)
     if packages:
-        details = [operations.describe_package(store, name) for name in packages]
-    else:
-        details = operations.list_catalog(store).packages
-    from preprocessor.catalog.writes import read_info
+        from preprocessor.catalog.writes import read_info
 
-    order = read_info(store).promotion_order
+        details = [operations.describe_package(store, name) for name in packages]
+        order = read_info(store).promotion_order
+    else:
+        listing = operations.list_catalog(store)  # it has read catalog.json already
+        details, order = listing.packages, listing.info.promotion_order
     matrix = status(details, [names.check("region", r) for r in regions], order)
     if fmt == "json":
         click.echo(json.dumps(matrix.to_json(), indent=2))
@@ -786,25 +787,24 @@ def _permissions_record(kind: str, permissions: Any) -> dict[str, Any]:
     return record
 
 
-def _failure_record(f: Any) -> dict[str, Any]:
-    where = "image_id" if f.kind == "image" else "object"
+def _copy_record(c: Any) -> dict[str, Any]:
+    """Which copy a drift or a failure is about: the image, or the file's object."""
     return {
-        "kind": f.kind,
-        "package": f.package,
-        "version": f.version,
-        "region": f.region,
-        where: f.image_id,
-        "error": f.reason,
+        "kind": c.kind,
+        "package": c.package,
+        "version": c.version,
+        "region": c.region,
+        "image_id" if c.kind == "image" else "object": c.image_id,
     }
+
+
+def _failure_record(f: Any) -> dict[str, Any]:
+    return {**_copy_record(f), "error": f.reason}
 
 
 def _drift_record(d: Any) -> dict[str, Any]:
     return {
-        "kind": d.kind,
-        "package": d.package,
-        "version": d.version,
-        "region": d.region,
-        "image_id" if d.kind == "image" else "object": d.image_id,
+        **_copy_record(d),
         "wanted": _permissions_record(d.kind, d.wanted),
         "actual": _permissions_record(d.kind, d.actual),
     }

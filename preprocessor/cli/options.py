@@ -171,3 +171,40 @@ def note_missing_config(paths: tuple[Path, ...], explicit: Path | None, hints: l
         f"note: no deploypkg.yaml in {starts} or any directory above, nor in the working directory"
         " or above; the hints below that name deploypkg.yaml mean one you create at the project's root"
     )
+
+
+def write_atomically(path: Path, text: str, option: str = "--output-file") -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same directory, so a reader
+    never sees half a report. A path that cannot be written is bad usage (exit 2), named."""
+    import os
+    import tempfile
+
+    from preprocessor.errors import InputError
+
+    directory = os.path.dirname(os.path.abspath(path))  # beside the name given: a link is replaced, not followed
+    try:
+        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+    except OSError as exc:
+        raise InputError(
+            f"cannot write the report: {exc.strerror or exc}", file=str(path), hint=f"check the {option} path"
+        ) from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        os.replace(temp, path)
+    except OSError as exc:
+        Path(temp).unlink(missing_ok=True)
+        raise InputError(
+            f"cannot write the report: {exc.strerror or exc}", file=str(path), hint=f"check the {option} path"
+        ) from None
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def write_report(target: Path, text: str, option: str) -> None:
+    """``text`` to standard output when ``target`` is ``-``, else atomically to the file."""
+    if str(target) == "-":
+        click.echo(text, nl=False)
+    else:
+        write_atomically(target, text, option)

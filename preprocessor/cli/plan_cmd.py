@@ -21,6 +21,7 @@ from preprocessor.cli.options import (
     config_option,
     endpoint_option,
     expires_option,
+    write_report,
 )
 from preprocessor.terraform import PlanOptions, PlanReport
 from preprocessor.terraform import plan as run_plan
@@ -167,10 +168,5 @@ def plan(
         from preprocessor.terraform.summary import summary_markdown
 
         markdown = summary_markdown(report.plans, report.exit_code)
-        if str(summary_file) == "-":
-            click.echo(markdown, nl=False)
-        else:
-            from preprocessor.cli.validate_cmd import write_atomically
-
-            write_atomically(summary_file, markdown)
+        write_report(summary_file, markdown, "--summary")
     ctx.exit(report.exit_code)

@@ -22,6 +22,7 @@ from preprocessor.cli.options import (
     endpoint_option,
     expires_option,
     format_option,
+    write_report,
 )
 from preprocessor.errors import DeploypkgError
 
@@ -106,12 +107,7 @@ def render(
         from preprocessor.render.summary import summary_of
 
         markdown = summary_of(out_dir)
-        if str(summary_file) == "-":
-            click.echo(markdown, nl=False)
-        else:
-            from preprocessor.cli.validate_cmd import write_atomically
-
-            write_atomically(summary_file, markdown)
+        write_report(summary_file, markdown, "--summary")
     if output_format == "json":
         click.echo(json.dumps(_report_json(report), indent=2, sort_keys=True))
         return

@@ -8,8 +8,6 @@ in every command (refs and render agree), whatever ``--fail-on`` says.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import click
@@ -20,6 +18,7 @@ from preprocessor.cli.options import (
     format_option,
     note_missing_config,
     note_skipped_files,
+    write_atomically,
 )
 from preprocessor.output import FORMATS as REPORT_FORMATS
 from preprocessor.rules import BAD_INPUT_RULES, Severity
@@ -105,29 +104,3 @@ def validate(
     if result.unreadable or any(d.rule_id in BAD_INPUT_RULES for d in result.diagnostics):
         ctx.exit(2)
     ctx.exit(1 if any(d.severity.rank >= threshold for d in result.diagnostics) else 0)
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same directory, so a reader
-    never sees half a report. A path that cannot be written is bad usage (exit 2), named."""
-    from preprocessor.errors import InputError
-
-    directory = os.path.dirname(os.path.abspath(path))  # beside the name given: a link is replaced, not followed
-    try:
-        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
-    except OSError as exc:
-        raise InputError(
-            f"cannot write the report: {exc.strerror or exc}", file=str(path), hint="check the --output-file path"
-        ) from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.replace(temp, path)
-    except OSError as exc:
-        Path(temp).unlink(missing_ok=True)
-        raise InputError(
-            f"cannot write the report: {exc.strerror or exc}", file=str(path), hint="check the --output-file path"
-        ) from None
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise

@@ -23,6 +23,15 @@ def _flag_value(args: Sequence[str], index: int, name: str) -> str | None:
     return None
 
 
+def plan_file(args: Sequence[str]) -> str | None:
+    """The file ``-out`` (any of its spellings) names, if the arguments give one."""
+    for index in range(len(args)):
+        out = _flag_value(args, index, "out")
+        if out is not None:
+            return out
+    return None
+
+
 def check_plan_arguments(args: Sequence[str], region_count: int) -> None:
     """Refuse arguments that cannot work per region (exit 2), before anything runs.
 

@@ -20,11 +20,11 @@ from typing import NamedTuple
 from preprocessor.catalog.opening import StoreOptions
 from preprocessor.errors import InputError
 from preprocessor.output import diagnostic_line
-from preprocessor.terraform.arguments import check_plan_arguments
+from preprocessor.terraform.arguments import check_plan_arguments, plan_file
 from preprocessor.terraform.binary import find_terraform, terraform_environment
 from preprocessor.terraform.output import PrefixedOutput
 from preprocessor.terraform.runner import RegionResult, RegionRun, aggregate_exit_codes, run_regions
-from preprocessor.terraform.summary import PLAN_FILE, RegionPlan, plan_file, region_plan
+from preprocessor.terraform.summary import PLAN_FILE, RegionPlan, region_plan
 from preprocessor.terraform.workdir import sync_tree
 
 DEFAULT_WORK_DIR = Path(".deploypkg") / "plan"
@@ -210,9 +210,7 @@ def plan(
             saved = PLAN_FILE
             args = (*args, f"-out={PLAN_FILE}")
         results = run_regions(runs, terraform, args, env, output, options.parallel)
-        plans = (
-            [region_plan(r, work_root / r.region, terraform, env, saved) for r in results]
-            if options.summary and saved is not None
-            else None
-        )
+        plans = None
+        if options.summary:
+            plans = [region_plan(r, work_root / r.region, terraform, env, saved or PLAN_FILE) for r in results]
     return PlanReport(work_root, results, render_seconds, cache, plans)

@@ -29,14 +29,6 @@ class RegionPlan(NamedTuple):
     note: str = ""
 
 
-def plan_file(terraform_args: Sequence[str]) -> str | None:
-    """The ``-out`` file the arguments name, if any."""
-    for arg in terraform_args:
-        if arg.startswith("-out="):
-            return arg[len("-out=") :]
-    return None
-
-
 def _strings(value: Any) -> Iterator[str]:
     stack = [value]
     while stack:
