@@ -24,28 +24,44 @@ class Span(NamedTuple):
 
 
 class LineIndex:
-    """Maps character offsets of a text to 1-based (line, column) pairs."""
+    """Maps character offsets of a text to 1-based (line, column) pairs.
 
-    __slots__ = ("_starts",)
+    Most files validate without a finding and ask for a handful of positions, so the first
+    lookups count newlines in the text; a table of line starts is built once more are asked."""
+
+    __slots__ = ("_lookups", "_starts", "_text")
+
+    _COUNTED_LOOKUPS = 16
 
     def __init__(self, text: str) -> None:
-        starts = [0]
-        find = text.find
-        pos = find("\n")
-        while pos != -1:
-            starts.append(pos + 1)
-            pos = find("\n", pos + 1)
-        self._starts = starts
+        self._text: str | None = text
+        self._starts: list[int] = []
+        self._lookups = 0
+
+    @property
+    def starts(self) -> list[int]:
+        if self._text is not None:
+            from itertools import accumulate
+
+            lengths = [len(line) + 1 for line in self._text.split("\n")]
+            self._starts = [0, *accumulate(lengths[:-1])]
+            self._text = None
+        return self._starts
 
     def position(self, offset: int) -> tuple[int, int]:
+        text = self._text
+        if text is not None and self._lookups < self._COUNTED_LOOKUPS:
+            self._lookups += 1
+            return text.count("\n", 0, offset) + 1, offset - text.rfind("\n", 0, offset)
         from bisect import bisect_right
 
-        index = bisect_right(self._starts, offset) - 1
-        return index + 1, offset - self._starts[index] + 1
+        starts = self.starts
+        index = bisect_right(starts, offset) - 1
+        return index + 1, offset - starts[index] + 1
 
     def offset(self, line: int, column: int) -> int:
         """Inverse of :meth:`position` (1-based line and column)."""
-        return self._starts[line - 1] + column - 1
+        return self.starts[line - 1] + column - 1
 
     def span(self, start: int, end: int) -> Span:
         line, column = self.position(start)

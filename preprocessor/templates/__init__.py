@@ -109,7 +109,8 @@ def _load_text(text: str, path: Path, table: Mapping[str, ResourceSpec], shown: 
     if kind == "tf-json":
         from preprocessor.templates import jsonpos, terraform_json
 
-        tf = terraform_json.extract(jsonpos.parse(text, file=shown, lines=lines), text, lines, shown, table)
+        tree = jsonpos.parse_lazy(text, file=shown, lines=lines, sections=terraform_json.SECTIONS)
+        tf = terraform_json.extract(tree, text, lines, shown, table)
         return Template(path, shown, TemplateFormat.TERRAFORM_JSON, text, bom, None, tf.image_refs, tf.placeholders)
     from preprocessor.templates import cfn
     from preprocessor.templates.tree import Node
@@ -120,7 +121,7 @@ def _load_text(text: str, path: Path, table: Mapping[str, ResourceSpec], shown: 
         if kind == "json":
             from preprocessor.templates import jsonpos
 
-            root = jsonpos.parse(text, file=shown, lines=lines, defects=defects)
+            root = jsonpos.parse_lazy(text, file=shown, lines=lines, defects=defects, sections=cfn.SECTIONS)
             next_document = None
         else:
             from preprocessor.templates import yamlpos

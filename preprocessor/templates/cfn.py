@@ -3,14 +3,16 @@ references, placeholders and the ``Metadata`` suppressions."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple, cast
 
 from preprocessor.errors import TemplateParseError
 from preprocessor.model import Defect, ImageRef, LineIndex, Placeholder, PropertyRole, RefKind
-from preprocessor.templates.placeholders import find_placeholders
+from preprocessor.templates.placeholders import Marks, find_placeholders
 from preprocessor.templates.tree import (
     Entry,
+    LazyMappingNode,
     MappingNode,
     Node,
     ScalarNode,
@@ -23,6 +25,8 @@ from providers import Provider, ResourceSpec, all_providers, image_producers
 
 REFERENCE_FUNCTIONS = frozenset({"Ref", "Fn::GetAtt", "Fn::ImportValue"})
 INTERPOLATION_FUNCTIONS = frozenset({"Fn::Sub", "Fn::Join"})
+SECTIONS = frozenset({"Resources"})
+"""The section the JSON loader builds at once, with each resource; the rest is read when needed."""
 
 
 class CfnTemplate(NamedTuple):
@@ -57,13 +61,21 @@ def recognize(root: Node | None) -> str | None:
     if not isinstance(resources, MappingNode):
         return None
     for entry in resources.entries:
-        if isinstance(entry.value, MappingNode):
-            type_node = entry.value.get("Type")
-            if isinstance(type_node, StringNode) and "::" in type_node.value:
-                for provider in providers:
-                    if provider.owns_resource_type(type_node.value):
-                        return provider.name
+        resource_type = _resource_type(entry.value)
+        if resource_type is not None and "::" in resource_type:
+            for provider in providers:
+                if provider.owns_resource_type(resource_type):
+                    return provider.name
     return None
+
+
+def _resource_type(resource: Node) -> str | None:
+    """A resource's Type when it is a string (read from a lazy JSON node's plain value if it has one)."""
+    if isinstance(resource, LazyMappingNode):
+        type_value = resource.plain.get("Type")
+        return type_value if isinstance(type_value, str) else None
+    type_node = resource.get("Type") if isinstance(resource, MappingNode) else None
+    return type_node.value if isinstance(type_node, StringNode) else None
 
 
 def _type_examples() -> str:
@@ -99,7 +111,7 @@ def _resources(root: MappingNode, file: str, defects: list[Defect]) -> list[tupl
             defects.append(problem)
             continue
         resource = cast(MappingNode, entry.value)
-        found.append((entry.key, cast(StringNode, resource.get("Type")).value, resource))
+        found.append((entry.key, cast(str, _resource_type(resource)), resource))
     return found
 
 
@@ -124,6 +136,11 @@ def resource_entries(resources: MappingNode) -> Iterable[Entry]:
 
 
 def _malformed(logical_id: str, resource: Node) -> Defect | None:
+    if isinstance(resource, LazyMappingNode):
+        plain = resource.plain
+        properties = plain.get("Properties")
+        if isinstance(plain.get("Type"), str) and (properties is None or isinstance(properties, dict)):
+            return None  # well formed, known without building the node
     if not isinstance(resource, MappingNode):
         return _defect(resource, logical_id, f"resource {logical_id!r} must be a mapping with a Type")
     type_node = resource.get("Type")
@@ -173,6 +190,11 @@ def intrinsic(node: Node) -> str | None:
     """The function name of an intrinsic function node (``!Sub …`` or ``{"Fn::Sub": …}``)."""
     if isinstance(node, TaggedNode):
         return node.function
+    if isinstance(node, LazyMappingNode):  # its plain value answers without building it
+        if len(node.plain) != 1:
+            return None
+        key = next(iter(node.plain))
+        return key if key == "Ref" or key.startswith("Fn::") else None
     if isinstance(node, MappingNode) and len(node.entries) == 1:
         key = node.entries[0].key
         if key == "Ref" or key.startswith("Fn::"):
@@ -210,13 +232,21 @@ def _image_ref(
 
 
 _DEPLOY_TIME_TYPE = "AWS::SSM::Parameter::Value<"
+_ESCAPE = re.compile(r"\\[uUx]")
+"""An escape that could spell a character of a string differently in the text."""
 
 
-def _deploy_time_parameters(root: MappingNode) -> set[str]:
+def _deploy_time_parameters(root: MappingNode, text: str) -> set[str]:
     """Parameters the cloud resolves at deploy time (CloudFormation's SSM parameter types)."""
     parameters = root.get("Parameters")
     found: set[str] = set()
-    if not isinstance(parameters, MappingNode):
+    if not isinstance(parameters, MappingNode) or (_DEPLOY_TIME_TYPE not in text and not _ESCAPE.search(text)):
+        return found  # no parameter can have that type
+    if isinstance(parameters, LazyMappingNode):
+        for name, declared_plain in parameters.plain.items():
+            declared_type = declared_plain.get("Type") if isinstance(declared_plain, dict) else None
+            if isinstance(declared_type, str) and declared_type.startswith(_DEPLOY_TIME_TYPE):
+                found.add(name)
         return found
     for entry in parameters.entries:
         declared = entry.value.get("Type") if isinstance(entry.value, MappingNode) else None
@@ -281,6 +311,9 @@ def _items(node: Node) -> list[Node]:
 
 def _placeholders(root: MappingNode, text: str, lines: LineIndex, file: str) -> list[Placeholder]:
     """Placeholders in every string of the document, each node visited once (aliases share nodes)."""
+    marks = Marks(text)
+    if not marks:
+        return []
     resource_ids = set()
     resources = root.get("Resources")
     if isinstance(resources, MappingNode):
@@ -310,12 +343,13 @@ def _placeholders(root: MappingNode, text: str, lines: LineIndex, file: str) -> 
             continue
         if node is resources and isinstance(node, MappingNode):
             for entry in node.entries:
-                type_node = entry.value.get("Type") if isinstance(entry.value, MappingNode) else None
-                type_name = type_node.value if isinstance(type_node, StringNode) else None
-                stack.append((entry.value, entry.key, type_name, None))
+                if marks.within(entry.value.start, entry.value.end):
+                    stack.append((entry.value, entry.key, _resource_type(entry.value), None))
             continue
         in_resource = id(node) in resource_ids
         for key, child in children(node):
+            if not marks.within(child.start, child.end):
+                continue  # no placeholder can be in it
             if in_resource:
                 stack.append((child, resource, resource_type, () if key == "Properties" else None))
             elif prop is not None and key is not None and key != "Ref" and not key.startswith("Fn::"):
@@ -352,7 +386,7 @@ def extract(
     if provider is None or not isinstance(root, MappingNode):
         return None
     refs: list[ImageRef] = []
-    resolved_parameters = _deploy_time_parameters(root)
+    resolved_parameters = _deploy_time_parameters(root, text)
     # A YAML alias shares its anchor's node: the value has one place in the text, so it is one
     # reference (splicing that place changes every alias of it).
     seen: set[int] = set()
@@ -362,7 +396,7 @@ def extract(
     builders = {logical_id: resource_type for logical_id, resource_type, _ in resources if resource_type in producers}
     for logical_id, resource_type, resource in resources:
         spec = table.get(resource_type)
-        properties = resource.get("Properties")
+        properties = resource.get("Properties") if spec is not None else None
         if spec is None or properties is None:
             continue
         for prop in spec.properties:

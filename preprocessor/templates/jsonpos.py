@@ -5,18 +5,41 @@ value to splice a replacement into the original text. This decoder returns the n
 :mod:`preprocessor.templates.tree`. It is iterative (an explicit stack, no recursion) with a
 nesting limit, tokenizes with regular expressions and the C string scanner of :mod:`json`, and
 rejects duplicate keys, which the standard decoder silently merges.
+
+:func:`parse_lazy` is the fast way to the same tree: it builds nodes down to a depth (a
+template's sections, resources and their members) and below that lets the C scanner of
+:mod:`json` check each value and find where it ends; such a value becomes a lazy node that
+builds its own children, one level at a time, when someone reads them. Only valid JSON with no
+duplicate key, no lone surrogate and no NaN takes that way: anything else is parsed again by the
+exact decoder, so every error and defect is the same as :func:`parse` gives.
 """
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Callable
 from json.decoder import JSONDecodeError, scanstring  # type: ignore[attr-defined]
+from typing import Any
 
 from preprocessor.errors import TemplateParseError
 from preprocessor.model import Defect, LineIndex
-from preprocessor.templates.tree import Entry, MappingNode, Node, ScalarNode, SequenceNode, StringNode, no_gc_pauses
+from preprocessor.templates.tree import (
+    Entry,
+    LazyMappingNode,
+    LazySequenceNode,
+    MappingNode,
+    Node,
+    ScalarNode,
+    SequenceNode,
+    StringNode,
+    no_gc_pauses,
+)
 
 MAX_DEPTH = 1000
+Expansion = frozenset[str] | bool
+"""Which containers directly inside a container are built at once: all (True), none (False), or
+the values of these keys."""
 
 _WS = re.compile(r"[ \t\n\r]*")
 _PLAIN_STRING = re.compile(r'"([^"\\\x00-\x1f]*)"')
@@ -54,11 +77,12 @@ def _lone_surrogate(text: str, start: int, end: int) -> int:
 
 
 class _Frame:
-    __slots__ = ("drop", "entries", "is_object", "key", "key_end", "key_start", "seen", "start")
+    __slots__ = ("drop", "entries", "expand", "is_object", "key", "key_end", "key_start", "seen", "start")
 
-    def __init__(self, is_object: bool, start: int) -> None:
+    def __init__(self, is_object: bool, start: int, expand: Expansion) -> None:
         self.is_object = is_object
         self.start = start
+        self.expand = expand
         self.entries: list[Entry] = []
         self.seen: dict[str, int] = {}
         self.drop = False
@@ -68,15 +92,62 @@ class _Frame:
         self.key_end = 0
 
 
+class _Unchecked(Exception):
+    """The fast scan met something only the exact decoder reports properly."""
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    mapping = dict(pairs)
+    if len(mapping) != len(pairs):
+        raise _Unchecked
+    return mapping
+
+
+def _reject_constant(_name: str) -> None:
+    raise _Unchecked  # NaN, Infinity, -Infinity: Python's json accepts them, JSON does not
+
+
+_SKIP_VALUE: Callable[[str, int], tuple[Any, int]] = json.scanner.make_scanner(  # type: ignore[attr-defined]
+    json.JSONDecoder(object_pairs_hook=_no_duplicate_keys, parse_constant=_reject_constant)
+)
+"""Checks one JSON value at an offset and returns it and where it ends (the C scanner where there
+is one)."""
+
+_FIND_END: Callable[[str, int], tuple[Any, int]] = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[attr-defined]
+"""Where a value already checked by :data:`_SKIP_VALUE` ends (no hooks: it has no duplicate key)."""
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abAB]")
+
+
+def _expands(frame: _Frame) -> bool:
+    """Whether the container about to be read inside ``frame`` is built at once."""
+    expand = frame.expand
+    if expand is True or expand is False:
+        return expand
+    return frame.is_object and frame.key in expand
+
+
 class _Parser:
     def __init__(
-        self, text: str, file: str | None, lines: LineIndex, max_depth: int, defects: list[Defect] | None
+        self,
+        text: str,
+        file: str | None,
+        lines: LineIndex,
+        max_depth: int,
+        defects: list[Defect] | None,
+        expansions: tuple[Expansion, ...] = (),
+        deeper: bool = True,
     ) -> None:
         self.text = text
         self.file = file
         self.lines = lines
         self.max_depth = max_depth
         self.defects = defects
+        self.level = _Level(text, lines)
+        self.expansions = expansions
+        """Per depth, which containers inside one at that depth are built at once; the others
+        become lazy nodes. Past the tuple, ``deeper`` says."""
+        self.deeper = deeper
 
     def fail(self, offset: int, message: str, hint: str | None = None) -> TemplateParseError:
         line, column = self.lines.position(min(offset, len(self.text)))
@@ -163,20 +234,32 @@ class _Parser:
             raise self.unexpected(pos, f"expected ':' after the object key {node.value!r}")
         return _WS.match(text, pos + 1).end()  # type: ignore[union-attr]
 
-    def parse(self) -> Node:
+    def lazy(self, pos: int, is_object: bool) -> Node:
+        """The container at ``pos`` as a lazy node, once the C scanner has checked it."""
+        try:
+            plain, end = _SKIP_VALUE(self.text, pos)
+        except (_Unchecked, ValueError, RecursionError, StopIteration):
+            raise _Unchecked from None
+        return _lazy_node(self.level, pos, end, plain)
+
+    def parse(self, start: int = 0, whole: bool = True) -> Node:
+        """The value at ``start``; with ``whole``, it must be all the text holds."""
         text = self.text
         size = len(text)
         ws = _WS.match
         lines = self.lines
         stack: list[_Frame] = []
-        pos = ws(text, 0).end()  # type: ignore[union-attr]
+        pos = ws(text, start).end()  # type: ignore[union-attr]
         if pos >= size:
             raise self.fail(pos, "the file is empty or holds only whitespace")
         while True:
             # Read one value at ``pos``; containers push a frame and read their first member.
             value: Node
             char = text[pos] if pos < size else ""
-            if char == "{" or char == "[":
+            if (char == "{" or char == "[") and stack and not _expands(stack[-1]):
+                value = self.lazy(pos, char == "{")
+                pos = value.end
+            elif char == "{" or char == "[":
                 if len(stack) >= self.max_depth:
                     raise self.fail(pos, f"nesting is deeper than {self.max_depth} levels")
                 is_object = char == "{"
@@ -187,7 +270,9 @@ class _Parser:
                     value = MappingNode(lines, pos, end, []) if is_object else SequenceNode(lines, pos, end, [])
                     pos = end
                 else:
-                    frame = _Frame(is_object, pos)
+                    depth = len(stack)
+                    expand = self.expansions[depth] if depth < len(self.expansions) else self.deeper
+                    frame = _Frame(is_object, pos, expand)
                     stack.append(frame)
                     pos = self.key(frame, inner) if is_object else inner
                     continue
@@ -208,6 +293,8 @@ class _Parser:
             # Attach the finished value to its parent; close every container that ends here.
             while True:
                 if not stack:
+                    if not whole:
+                        return value
                     pos = ws(text, pos).end()  # type: ignore[union-attr]
                     if pos < size:
                         raise self.unexpected(pos, "expected the end of the file after the JSON value")
@@ -261,6 +348,89 @@ def parse(
     (the first of the keys kept) instead of ending the parse."""
     with no_gc_pauses():
         return _Parser(text, file, lines if lines is not None else LineIndex(text), max_depth, defects).parse()
+
+
+class _Level:
+    """Builds one level of a lazy container from text the C scanner has already checked: no
+    error can occur, and each member's plain value is known, so only positions are read."""
+
+    __slots__ = ("lines", "text")
+
+    def __init__(self, text: str, lines: LineIndex) -> None:
+        self.text = text
+        self.lines = lines
+
+    def value(self, pos: int, plain: Any) -> tuple[Node, int]:
+        text = self.text
+        if isinstance(plain, (dict, list)):
+            end = _FIND_END(text, pos)[1]
+            return _lazy_node(self, pos, end, plain), end
+        if isinstance(plain, str):
+            match = _PLAIN_STRING.match(text, pos)
+            end = match.end() if match is not None else scanstring(text, pos + 1, True)[1]
+            return StringNode(self.lines, pos, end, plain, pos + 1, end - 1), end
+        match = _NUMBER.match(text, pos) or _WORD.match(text, pos)
+        assert match is not None
+        end = match.end()
+        return ScalarNode(self.lines, pos, end, match.group()), end
+
+    def build(self, node: Node) -> Node:
+        text = self.text
+        ws = _WS.match
+        pos = node.start + 1
+        if isinstance(node, LazyMappingNode):
+            entries: list[Entry] = []
+            for key, plain in node.plain.items():
+                pos = ws(text, pos).end()  # type: ignore[union-attr]
+                key_start = pos
+                match = _PLAIN_KEY.match(text, pos)
+                if match is not None:
+                    key_end, pos = key_start + len(match.group(1)) + 2, match.end()
+                else:
+                    key_end = scanstring(text, pos + 1, True)[1]
+                    pos = ws(text, key_end).end() + 1  # type: ignore[union-attr]
+                    pos = ws(text, pos).end()  # type: ignore[union-attr]
+                value, pos = self.value(pos, plain)
+                entries.append(Entry(key, key_start, key_end, value))
+                pos = _SEPARATOR.match(text, pos).end()  # type: ignore[union-attr]
+            return MappingNode(self.lines, node.start, node.end, entries)
+        assert isinstance(node, LazySequenceNode)
+        items: list[Node] = []
+        for plain in node.plain:
+            pos = ws(text, pos).end()  # type: ignore[union-attr]
+            value, pos = self.value(pos, plain)
+            items.append(value)
+            pos = _SEPARATOR.match(text, pos).end()  # type: ignore[union-attr]
+        return SequenceNode(self.lines, node.start, node.end, items)
+
+
+def _lazy_node(level: _Level, start: int, end: int, plain: dict[str, Any] | list[Any]) -> Node:
+    if isinstance(plain, dict):
+        return LazyMappingNode(level.lines, start, end, level.build, plain)
+    return LazySequenceNode(level.lines, start, end, level.build, plain)
+
+
+def parse_lazy(
+    text: str,
+    *,
+    file: str | None = None,
+    lines: LineIndex | None = None,
+    defects: list[Defect] | None = None,
+    sections: frozenset[str] = frozenset(),
+) -> Node:
+    """The tree :func:`parse` returns, built at once only for the document and the values of its
+    ``sections`` (a template's ``Resources``); every other container is built when first read,
+    and until then offers its plain value (``plain``: a resource's Type without building it)."""
+    lines = lines if lines is not None else LineIndex(text)
+    found = len(defects) if defects is not None else 0
+    if _SURROGATE_ESCAPE.search(text) is None:
+        try:
+            with no_gc_pauses():
+                return _Parser(text, file, lines, MAX_DEPTH, defects, (sections, False), False).parse()
+        except _Unchecked:
+            if defects is not None:
+                del defects[found:]  # the exact decoder finds them again, with the rest
+    return parse(text, file=file, lines=lines, defects=defects)
 
 
 def to_python(node: Node) -> object:

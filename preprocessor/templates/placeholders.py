@@ -7,6 +7,7 @@ reports those as DPK203); ``{{resolve:…}}`` dynamic references are not placeho
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterator
 
 from preprocessor.model import LineIndex, Placeholder
@@ -37,3 +38,25 @@ def find_placeholders(
             resource_type,
             prop,
         )
+
+
+class Marks:
+    """Where ``computenest::`` occurs in a text: a walk for placeholders need only enter the
+    values whose span holds one (and so need not build a lazy node that holds none)."""
+
+    __slots__ = ("_offsets",)
+
+    def __init__(self, text: str) -> None:
+        offsets = []
+        found = text.find("computenest::")
+        while found != -1:
+            offsets.append(found)
+            found = text.find("computenest::", found + 1)
+        self._offsets = offsets
+
+    def __bool__(self) -> bool:
+        return bool(self._offsets)
+
+    def within(self, start: int, end: int) -> bool:
+        index = bisect_left(self._offsets, start)
+        return index < len(self._offsets) and self._offsets[index] < end

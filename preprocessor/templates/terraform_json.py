@@ -9,16 +9,18 @@ string with ``${`` or ``%{`` an interpolation.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from typing import NamedTuple
 
 from preprocessor.errors import TemplateParseError
 from preprocessor.model import ImageRef, LineIndex, Placeholder, PropertyRole, RefKind
 from preprocessor.templates.builders import with_builder
-from preprocessor.templates.placeholders import find_placeholders
+from preprocessor.templates.placeholders import Marks, find_placeholders
 from preprocessor.templates.tree import MappingNode, Node, ScalarNode, SequenceNode, StringNode, children
 from providers import ResourceSpec
 
+SECTIONS = frozenset({"resource"})
+"""The block the JSON loader builds at once, with each resource type; the rest is read when needed."""
 TEMPLATE_SEQUENCE = re.compile(r"(?<!\$)\$\{|(?<!%)%\{")
 WHOLE_INTERPOLATION = re.compile(r"\$\{~?\s*([^{}]*?)\s*~?\}")
 TRAVERSAL = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_][A-Za-z0-9_-]*)+")
@@ -43,14 +45,18 @@ def _items(node: Node) -> list[Node]:
     return list(node.items) if isinstance(node, SequenceNode) else [node]
 
 
-def resource_bodies(root: MappingNode) -> list[tuple[str, str, MappingNode]]:
-    """(type, name, body) of every ``resource`` block."""
+def resource_bodies(
+    root: MappingNode, types_wanted: Container[str] | None = None
+) -> list[tuple[str, str, MappingNode]]:
+    """(type, name, body) of every ``resource`` block (of the types wanted, when given)."""
     found = []
     for entry in root.entries:
         if entry.key != "resource":
             continue
         for types in _objects(entry.value):
             for type_entry in types.entries:
+                if types_wanted is not None and type_entry.key not in types_wanted:
+                    continue
                 for names in _objects(type_entry.value):
                     for name_entry in names.entries:
                         for body in _objects(name_entry.value):
@@ -115,12 +121,9 @@ def extract(root: Node, text: str, lines: LineIndex, file: str, table: Mapping[s
             column=span.column,
             rule="DPK003",
         )
-    bodies = resource_bodies(root)
     refs: list[ImageRef] = []
-    for resource_type, name, body in bodies:
-        spec = table.get(resource_type)
-        if spec is None:
-            continue
+    for resource_type, name, body in resource_bodies(root, table):
+        spec = table[resource_type]
         for prop in spec.properties:
             values = _values(body, prop.path)
             if prop.each_item:
@@ -130,7 +133,17 @@ def extract(root: Node, text: str, lines: LineIndex, file: str, table: Mapping[s
             for value in values:
                 refs.append(_image_ref(value, text, file, f"{resource_type}.{name}", spec, prop.dotted, prop.role))
     refs.sort(key=lambda ref: ref.span.start)
-    context = {id(body): (f"{resource_type}.{name}", resource_type) for resource_type, name, body in bodies}
+    return TerraformContent(refs, _placeholders(root, text, lines, file))
+
+
+def _placeholders(root: MappingNode, text: str, lines: LineIndex, file: str) -> list[Placeholder]:
+    """Placeholders in every string, with the resource and attribute path each stands in."""
+    marks = Marks(text)
+    if not marks:
+        return []
+    context = {
+        id(body): (f"{resource_type}.{name}", resource_type) for resource_type, name, body in resource_bodies(root)
+    }
     placeholders: list[Placeholder] = []
     seen: set[int] = set()
     stack: list[tuple[Node, tuple[str, str] | None, tuple[str, ...]]] = [(root, None, ())]
@@ -157,8 +170,8 @@ def extract(root: Node, text: str, lines: LineIndex, file: str, table: Mapping[s
             )
             continue
         for key, child in children(node):
-            if key == "//":  # Terraform JSON's comment property
+            if key == "//" or not marks.within(child.start, child.end):  # "//": Terraform JSON's comment
                 continue
             stack.append((child, owner, (*path, key) if key is not None else path))
     placeholders.sort(key=lambda placeholder: placeholder.span.start)
-    return TerraformContent(refs, placeholders)
+    return placeholders

@@ -9,9 +9,9 @@ so building a tree for a large file costs no line lookups.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from preprocessor.model import LineIndex, Span
 
@@ -65,6 +65,64 @@ class SequenceNode(Node):
     def __init__(self, lines: LineIndex, start: int, end: int, items: list[Node]) -> None:
         super().__init__(lines, start, end)
         self.items = items
+
+
+_MAPPING_ENTRIES = MappingNode.__dict__["entries"]
+_SEQUENCE_ITEMS = SequenceNode.__dict__["items"]
+
+
+class LazyMappingNode(MappingNode):
+    """A mapping whose entries are built from the text when first read (the JSON loader's
+    fast path: ``build`` returns the same container, fully read at one level). ``plain`` is
+    its value as the standard decoder gives it, for questions that need no position."""
+
+    __slots__ = ("_build", "plain")
+
+    def __init__(
+        self, lines: LineIndex, start: int, end: int, build: Callable[[Node], Node], plain: dict[str, Any]
+    ) -> None:
+        Node.__init__(self, lines, start, end)
+        self._build = build
+        self.plain = plain
+
+    @property
+    def entries(self) -> list[Entry]:
+        try:
+            return _MAPPING_ENTRIES.__get__(self)  # type: ignore[no-any-return]
+        except AttributeError:
+            built = self._build(self)
+            assert isinstance(built, MappingNode)
+            _MAPPING_ENTRIES.__set__(self, built.entries)
+            return built.entries
+
+    @entries.setter
+    def entries(self, entries: list[Entry]) -> None:
+        _MAPPING_ENTRIES.__set__(self, entries)
+
+
+class LazySequenceNode(SequenceNode):
+    """A sequence whose items are built from the text when first read (see :class:`LazyMappingNode`)."""
+
+    __slots__ = ("_build", "plain")
+
+    def __init__(self, lines: LineIndex, start: int, end: int, build: Callable[[Node], Node], plain: list[Any]) -> None:
+        Node.__init__(self, lines, start, end)
+        self._build = build
+        self.plain = plain
+
+    @property
+    def items(self) -> list[Node]:
+        try:
+            return _SEQUENCE_ITEMS.__get__(self)  # type: ignore[no-any-return]
+        except AttributeError:
+            built = self._build(self)
+            assert isinstance(built, SequenceNode)
+            _SEQUENCE_ITEMS.__set__(self, built.items)
+            return built.items
+
+    @items.setter
+    def items(self, items: list[Node]) -> None:
+        _SEQUENCE_ITEMS.__set__(self, items)
 
 
 class StringNode(Node):
