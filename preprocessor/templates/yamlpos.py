@@ -56,6 +56,9 @@ def _make_loader() -> type[Any]:
 
 
 _LOADER = _make_loader()
+_IMPLICIT_FIRST_CHARACTERS = frozenset(_LOADER.yaml_implicit_resolvers)
+"""First characters for which a plain scalar may resolve to something other than a string (the
+resolver looks its patterns up by the first character; ``None`` there would mean "any")."""
 
 
 def function_name(tag: str) -> str | None:
@@ -119,7 +122,7 @@ def _content_start(text: str, start: int, end: int) -> int:
 def _scalar(loader: Any, text: str, lines: LineIndex, event: Any) -> Node:
     start, end = event.start_mark.index, event.end_mark.index
     style = event.style or None
-    first = _content_start(text, start, end)
+    first = _content_start(text, start, end) if text.startswith(("&", "!"), start) else start
     tag = event.tag
     function = function_name(tag) if tag else None
     if style in ("'", '"'):
@@ -137,7 +140,11 @@ def _scalar(loader: Any, text: str, lines: LineIndex, event: Any) -> Node:
     else:
         resolved = tag if tag and function is None and tag != "!" else None
         if resolved is None:
-            resolved = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+            value = event.value
+            if value and value[0] not in _IMPLICIT_FIRST_CHARACTERS and None not in _IMPLICIT_FIRST_CHARACTERS:
+                resolved = _STR_TAG  # what the resolver returns when no pattern is filed under that character
+            else:
+                resolved = loader.resolve(yaml.ScalarNode, value, event.implicit)
         if function is not None or resolved == _STR_TAG:
             node = StringNode(lines, first, end, event.value, first, end, plain=True)
         else:
@@ -209,6 +216,19 @@ def _compose(loader: Any, text: str, file: str | None, lines: LineIndex, max_dep
     while root is None:
         event: Any = get()
         node: Node | None = None
+        if (
+            isinstance(event, yaml.ScalarEvent)
+            and stack
+            and stack[-1].key is None
+            and stack[-1].is_mapping
+            and not event.anchor
+            and not event.tag
+            and event.style in (None, "", "'", '"')
+        ):
+            # A mapping key: only its text and span are kept, so it needs no resolving.
+            start, end = event.start_mark.index, event.end_mark.index
+            stack[-1].key = StringNode(lines, start, end, event.value, start, end)
+            continue
         if isinstance(event, yaml.ScalarEvent):
             node = _scalar(loader, text, lines, event)
             if event.anchor:
