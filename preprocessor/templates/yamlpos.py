@@ -203,6 +203,10 @@ def _start(event: Any) -> int:
     return int(event.start_mark.index)
 
 
+def _end(event: Any) -> int:
+    return int(event.end_mark.index)
+
+
 def _compose(loader: Any, text: str, file: str | None, lines: LineIndex, max_depth: int) -> YamlDocument:
     get = loader.get_event
     loader.get_event()  # StreamStart
@@ -226,7 +230,7 @@ def _compose(loader: Any, text: str, file: str | None, lines: LineIndex, max_dep
             and event.style in (None, "", "'", '"')
         ):
             # A mapping key: only its text and span are kept, so it needs no resolving.
-            start, end = event.start_mark.index, event.end_mark.index
+            start, end = _start(event), _end(event)
             stack[-1].key = StringNode(lines, start, end, event.value, start, end)
             continue
         if isinstance(event, yaml.ScalarEvent):
