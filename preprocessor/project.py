@@ -79,20 +79,37 @@ class Project:
 def project_for(path: Path, explicit_config: Path | None = None, explicit_computenest: Path | None = None) -> Project:
     """The project of the template (or directory) at ``path``. The Compute Nest config is
     ``explicit_computenest``, else ``deploypkg.yaml``'s ``computenest: config:``, else the
-    nearest ``.computenest/config.yaml``."""
+    nearest ``.computenest/config.yaml``. Worked out once per directory: a scan asks per file."""
+    return _project_in(_real_directory(path), explicit_config, explicit_computenest, Path.cwd())
+
+
+def _real_directory(path: Path) -> Path:
+    """The directory ``path`` is, or the one it is in, with symbolic links followed."""
+    if os.path.islink(path) or os.path.isdir(path):
+        resolved = real_path(path)
+        return resolved if resolved.is_dir() else resolved.parent
+    return _real_parent(path.parent, Path.cwd())  # the same for every file of a directory
+
+
+@functools.lru_cache(maxsize=256)
+def _real_parent(parent: Path, cwd: Path) -> Path:
+    return real_path(parent)
+
+
+@functools.lru_cache(maxsize=256)
+def _project_in(
+    directory: Path, explicit_config: Path | None, explicit_computenest: Path | None, cwd: Path
+) -> Project:
     if explicit_config is not None:  # its directory resolved, the file kept as named, like config_for's
         config_path: Path | None = real_path(explicit_config.parent) / explicit_config.name
     else:
-        config_path = config_for(path)
-    root = config_path.parent if config_path is not None else real_path(Path.cwd())
+        config_path = config_for(directory)
+    root = config_path.parent if config_path is not None else real_path(cwd)
     chosen = explicit_computenest if explicit_computenest is not None else _config(config_path).computenest_config
     if chosen is not None:
         computenest_path: Path | None = real_path(chosen.parent) / chosen.name
     else:
-        start = real_path(path)
-        if not start.is_dir():
-            start = start.parent
-        computenest_path = find_computenest_config(start, root)
+        computenest_path = find_computenest_config(directory, root)
     return _project(config_path, computenest_path, root)
 
 
@@ -131,6 +148,8 @@ def _config(config_path: Path | None) -> ProjectConfig:
 def clear_cache() -> None:
     """Forget every project read so far (for long-running callers whose configs change)."""
     _project.cache_clear()
+    _project_in.cache_clear()
+    _real_parent.cache_clear()
     _config.cache_clear()
     computenest.clear_cache()
 
