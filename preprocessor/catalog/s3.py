@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from preprocessor.catalog.documents import decode_document, encode_document
 from preprocessor.catalog.keys import check_bucket, check_key
+from preprocessor.catalog.s3_regions import RegionScope
 from preprocessor.catalog.store import Document, Endpoint, ObjectInfo, ProgressCallback
 from preprocessor.errors import CatalogError, ConflictError, InputError
 
@@ -110,6 +111,7 @@ class S3Store:
         self._lock = threading.Lock()
         self._session: boto3.session.Session | None = None
         self._clients: dict[tuple[str, Endpoint, bool], S3Client] = {}
+        self._region_scope: RegionScope | None = None
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> S3Store:
@@ -146,9 +148,9 @@ class S3Store:
     def _get_session(self) -> boto3.session.Session:
         with self._lock:
             if self._session is None:
-                import boto3
+                from preprocessor.catalog.sessions import new_session
 
-                self._session = boto3.session.Session(profile_name=self.options.profile)
+                self._session = new_session(self.options.profile)
             return self._session
 
     def credentials(self) -> Any:
@@ -210,6 +212,32 @@ class S3Store:
                 client = session.client("s3", endpoint_url=endpoint_url, config=config)
                 self._clients[cache_key] = client
         return client
+
+    def _shares_clients(self, endpoint: Endpoint, signed: bool) -> bool:
+        """Whether the endpoint is the same in every region (so one client serves them all)."""
+        first = self.endpoint_for("us-east-1", endpoint, signed)
+        return first == self.endpoint_for("eu-west-1", endpoint, signed) and (
+            first[0] is not None or self._environment_endpoint()
+        )
+
+    @contextlib.contextmanager
+    def _regional(self, region: str, endpoint: Endpoint = "public", signed: bool = True) -> Iterator[S3Client]:
+        """A client whose requests and presigned URLs are signed for ``region``: the one shared
+        client where the endpoint allows it (see :mod:`~preprocessor.catalog.s3_regions`), else
+        the region's own. For the reads render makes in every region (HEAD, presigning)."""
+        if not self._shares_clients(endpoint, signed):
+            yield self.client(region, endpoint, signed)
+            return
+        client = self.client(self.home_region, endpoint, signed)
+        with self._lock:
+            if self._region_scope is None:
+                self._region_scope = RegionScope()
+            scope = self._region_scope
+            if ("*", endpoint, signed) not in self._clients:
+                scope.attach(client)  # signs for the home region, as before, outside signing_for
+                self._clients["*", endpoint, signed] = client
+        with scope.signing_for(region):
+            yield client
 
     def _document_key(self, key: str) -> str:
         check_key(key)
@@ -302,9 +330,9 @@ class S3Store:
     def head_object(self, region: str, bucket: str, key: str) -> ObjectInfo | None:
         check_bucket(bucket)
         check_key(key)
-        with self._errors("head object", bucket, key, region):
+        with self._errors("head object", bucket, key, region), self._regional(region) as client:
             try:
-                response = self.client(region).head_object(Bucket=bucket, Key=key)
+                response = client.head_object(Bucket=bucket, Key=key)
             except Exception as exc:
                 if _code(exc) in _MISSING_KEY_CODES:
                     return None
@@ -480,8 +508,7 @@ class S3Store:
                 f"presigned URL expiry {expires} s is out of range",
                 hint=f"use 1 to {MAX_PRESIGN_EXPIRES} seconds (SigV4 allows at most 7 days)",
             )
-        with self._errors("sign URL for", bucket, key, region):
-            client = self.client(region, endpoint, signed=presign)
+        with self._errors("sign URL for", bucket, key, region), self._regional(region, endpoint, presign) as client:
             return client.generate_presigned_url(
                 "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires if presign else 3600
             )

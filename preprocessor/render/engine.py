@@ -2,8 +2,9 @@
 atomically with its artifacts and a manifest.
 
 Steps, one direction: discover and load → validate (refuse on errors) → resolve every
-associated reference per region (cached, access-checked) → splice, re-parse, check → stage
-everything in a temporary directory → move it into place.
+associated reference per region (cached, access-checked) → per region, splice (re-parse and
+check once per template and value class) and write each file into a staging directory as it is
+made → the manifest → move the staging directory into place.
 """
 
 from __future__ import annotations
@@ -24,13 +25,25 @@ from preprocessor.model import ImageRef, Placeholder, Template
 from preprocessor.names import PackageSpec, check, parse_package_spec
 from preprocessor.paths import display_path
 from preprocessor.render.jinja import JINJA_SUFFIX, render_jinja
-from preprocessor.render.manifest import RegionOutput, artifacts_document, manifest_document
-from preprocessor.render.output import ARTIFACTS_NAME, MANIFEST_NAME, StagedDirectory, check_out_dir, json_bytes
+from preprocessor.render.manifest import RegionOutput, compact_json, substitution_order
+from preprocessor.render.output import StagedDirectory, check_out_dir
 from preprocessor.render.presign import DEFAULT_EXPIRES, MAX_EXPIRES, credentials_expiry, utc_text
+from preprocessor.render.records import RecordShape, RegionFields, record
 from preprocessor.render.resolve import REGION_RULES, Artifact, ArtifactResolver
 from preprocessor.render.sources import Source, input_root, load_sources, read_bytes
-from preprocessor.render.splice import SplicePlan, Substitution, check_value, plan_splice, value_class, verify_rendered
+from preprocessor.render.splice import (
+    PROPERTY_KINDS,
+    CheckedClasses,
+    SplicePlan,
+    Substitution,
+    check_value,
+    plan_splice,
+    sealed_context,
+    value_class,
+    verify_rendered,
+)
 from preprocessor.render.uses import Use, uses_of
+from preprocessor.render.writer import RenderWriter
 from preprocessor.rules import BAD_INPUT_RULES, Severity
 
 if TYPE_CHECKING:
@@ -85,8 +98,8 @@ PHASES = ("load", "validate", "resolve", "splice", "check", "manifest", "write")
 """Where a render's time goes: reading and parsing the inputs, validating them, resolving
 references (catalog reads, access rules, HEAD and signing), splicing every region's copy (with
 its manifest records; ``.j2`` files are rendered here), re-parsing spliced output as a check,
-encoding the manifest and each region's ``artifacts.json``, writing the staged output and
-moving it into place."""
+encoding each region's manifest entry and ``artifacts.json``, writing each file into the
+staging directory as it is made, assembling ``manifest.json`` and moving the directory into place."""
 
 
 REGISTRY_KINDS = frozenset({"acrimage", "container", "helmchart"})
@@ -100,23 +113,20 @@ class _Prepared(NamedTuple):
     template: Template
     uses: list[Use]
     plan: SplicePlan
-    records: list[dict[str, Any]]
-    """Each use's manifest record, without the region's value."""
+    records: list[RecordShape]
+    """Each use's manifest record, encoded but for the region's fields."""
     unchanged: bytes | None
     """The output bytes when nothing is replaced."""
+    contexts: tuple[str | None, ...]
+    """Each use's sealed lexical context (see :func:`sealed_context`), or None."""
 
 
 class _Resolved(NamedTuple):
     artifact: Artifact
     label: str
     """``package@version``, as the manifest shows it."""
-    record: dict[str, Any]
+    fields: RegionFields
     """What a manifest record of a use of it says about it."""
-
-
-def _record(fields: dict[str, Any]) -> dict[str, Any]:
-    """A manifest record: absent fields are left out, not null."""
-    return {key: value for key, value in fields.items() if value is not None}
 
 
 def _prepare(source: Source, template: Template, pull_secrets: bool) -> _Prepared:
@@ -124,7 +134,7 @@ def _prepare(source: Source, template: Template, pull_secrets: bool) -> _Prepare
     plan = plan_splice(template.text, [(use.span, use.old) for use in uses])
     file = source.output_text
     records = [
-        _record(
+        RecordShape(
             {
                 "file": file,
                 "line": use.span.line,
@@ -139,7 +149,8 @@ def _prepare(source: Source, template: Template, pull_secrets: bool) -> _Prepare
         )
         for use in uses
     ]
-    return _Prepared(source, template, uses, plan, records, None if uses else template.encoded())
+    contexts = tuple(sealed_context(template, use.span, use.old, use.kind not in PROPERTY_KINDS) for use in uses)
+    return _Prepared(source, template, uses, plan, records, None if uses else template.encoded(), contexts)
 
 
 class _Renderer:
@@ -148,8 +159,13 @@ class _Renderer:
         self.options = options
         self.signed_at = datetime.now(timezone.utc).replace(microsecond=0)
         self.resolvers: dict[tuple[str, str | None], ArtifactResolver] = {}
+        """(catalog URL, account) → its resolver."""
+        self._project_resolvers: dict[int, ArtifactResolver] = {}
+        """id(project) → its resolver (the sources keep the projects alive)."""
         self._verified: set[tuple[int, tuple[tuple[str, frozenset[str], bool], ...]]] = set()
         """(template, value classes) whose spliced output was re-parsed and checked."""
+        self._checked_classes = CheckedClasses()
+        """Value classes checked in sealed contexts: a template using only those is not re-parsed."""
         self._prepared: dict[int, _Prepared] = {}
         """id(template) → its region-independent part (the sources keep the templates alive)."""
         self._region_artifacts: dict[tuple[int, PackageSpec, str], _Resolved] = {}
@@ -162,6 +178,14 @@ class _Renderer:
                 self._prepared_for(source, source.template)
 
     def resolver(self, project: Project) -> ArtifactResolver:
+        """The project's resolver: its catalog URL is worked out once per project, not per use."""
+        found = self._project_resolvers.get(id(project))
+        if found is None:
+            found = self._resolver_for(project)
+            self._project_resolvers[id(project)] = found
+        return found
+
+    def _resolver_for(self, project: Project) -> ArtifactResolver:
         from preprocessor.catalog.opening import catalog_url
 
         url = catalog_url(self.options.catalog, project.config.resolve_catalog_url())
@@ -207,8 +231,9 @@ class _Renderer:
         return sorted(regions)
 
     def prefetch(self, regions: Sequence[str]) -> None:
-        """Every template's artifacts in every region, built ahead (HEADs in parallel; see
-        :meth:`ArtifactResolver.prefetch`); a refusal surfaces where the render meets it."""
+        """Every template's artifacts in every region, built ahead: the first region's now, the
+        others' in parallel while the regions render (see :meth:`ArtifactResolver.prefetch`;
+        :meth:`close` stops that); a refusal surfaces where the render meets it."""
         started = time.perf_counter()
         wanted: dict[int, tuple[ArtifactResolver, dict[tuple[PackageSpec, str], None]]] = {}
         for prepared in self._prepared.values():
@@ -220,21 +245,31 @@ class _Renderer:
             resolver.prefetch(list(pairs), regions)
         self.seconds["resolve"] += time.perf_counter() - started
 
-    def render_region(self, region: str) -> RegionOutput:
+    def close(self) -> None:
+        for resolver in self.resolvers.values():
+            resolver.close()
+
+    def render_region(self, region: str, writer: RenderWriter) -> RegionOutput:
+        """Render every source for ``region``, each file handed to ``writer`` as soon as it is made."""
         result = RegionOutput(region)
         self._region_artifacts.clear()
         started = time.perf_counter()
-        resolve_before, check_before = self.seconds["resolve"], self.seconds["check"]
+        before = self.seconds["resolve"] + self.seconds["check"] + sum(writer.seconds.values())
         for source in self.sources:
+            output = source.output_text
             if source.is_jinja:
-                self._render_jinja(source, result)
+                data = self._render_jinja(source, result)
             elif source.template is None:
-                result.copies[source.output] = source.path
+                writer.copy(region, output, source.path)
+                result.files.append(output)
+                continue
             else:
-                result.files[source.output] = self._splice(self._prepared_for(source, source.template), result)
-        spent = time.perf_counter() - started
-        nested = (self.seconds["resolve"] - resolve_before) + (self.seconds["check"] - check_before)
-        self.seconds["splice"] += spent - nested
+                data = self._splice(self._prepared_for(source, source.template), result)
+            writer.write(region, output, data, private=source.output in result.credential_files)
+            result.files.append(output)
+        writer.finish(result)
+        nested = self.seconds["resolve"] + self.seconds["check"] + sum(writer.seconds.values()) - before
+        self.seconds["splice"] += time.perf_counter() - started - nested
         return result
 
     def _prepared_for(self, source: Source, template: Template) -> _Prepared:
@@ -303,18 +338,17 @@ class _Renderer:
             finally:
                 self.seconds["resolve"] += time.perf_counter() - started
             label = f"{artifact.package}@{artifact.version}"
-            found = _Resolved(
-                artifact,
-                label,
-                _record({"new": artifact.value, "package": label, "channel": artifact.channel}),
-            )
+            fields = RegionFields.of({"new": artifact.value, "package": label, "channel": artifact.channel})
+            found = _Resolved(artifact, label, fields)
             self._region_artifacts[key] = found
         return found
 
     def _splice(self, prepared: _Prepared, result: RegionOutput, *, recheck: bool = False) -> bytes:
         """The region's copy of a prepared template. The re-parse check runs once per template and
-        value-class signature (see :func:`value_class`), or every time with ``recheck`` (a jinja
-        template is new in every region, so its identity is no key)."""
+        value-class signature (see :func:`value_class`), and not at all for a template whose every
+        substitution is in a sealed context with a value class already checked there (see
+        :func:`sealed_context`); every time with ``recheck`` (a jinja template is new in every
+        region, so its identity is no key)."""
         from preprocessor.templates import load_text
 
         if prepared.unchanged is not None:
@@ -328,12 +362,13 @@ class _Renderer:
             r.artifact for r in found if r is not None and r.artifact.kind in ("acrimage", "container", "helmchart")
         ]
         values: list[str] = []
-        records: list[dict[str, Any]] = []
-        for use, resolved, record in zip(uses, found, prepared.records, strict=True):
+        records = result.substitutions
+        for use, resolved, shape in zip(uses, found, prepared.records, strict=True):
             if resolved is None:  # a pull-credential placeholder: a token for the template's registries
                 value, hosts = self._pull_secret(resolver, pulled, template, use, region)
                 result.credential_files.add(prepared.source.output)
-                records.append({**record, "new": f"docker config JSON (base64) with pull tokens for {hosts}"})
+                said = RegionFields.of({"new": f"docker config JSON (base64) with pull tokens for {hosts}"})
+                records.append((shape.order, shape.encode(said)))
                 values.append(value)
                 continue
             artifact, value = resolved.artifact, resolved.artifact.value
@@ -341,12 +376,12 @@ class _Renderer:
                 check_value(value, template.display, use.span, resolved.label)
                 safe.add(value)
             result.artifacts[(artifact.package, artifact.version, artifact.kind)] = artifact
-            records.append({**record, **resolved.record})
+            records.append((shape.order, shape.encode(resolved.fields)))
             values.append(value)
-        result.substitutions.extend(records)
         text = prepared.plan.apply(values)
         signature = (id(template), tuple(value_class(value) for value in values))  # values checked above
-        if recheck or signature not in self._verified:
+        checked = self._checked_classes
+        if recheck or (signature not in self._verified and not checked.covers(template, prepared.contexts, values)):
             started = time.perf_counter()
             substitutions = [
                 Substitution(use.span, use.old, value, use.kind) for use, value in zip(uses, values, strict=True)
@@ -355,10 +390,11 @@ class _Renderer:
             verify_rendered(template, reparsed, substitutions, template.display)
             if not recheck:
                 self._verified.add(signature)
+                checked.add(template, prepared.contexts, values)
             self.seconds["check"] += time.perf_counter() - started
         return template.encoded(text)
 
-    def _render_jinja(self, source: Source, result: RegionOutput) -> None:
+    def _render_jinja(self, source: Source, result: RegionOutput) -> bytes:
         from preprocessor.templates import load_text
 
         raw = read_bytes(source.path)
@@ -385,18 +421,17 @@ class _Renderer:
             found = self._artifact(resolver, spec, kind, region).artifact
             written.add(found.value)
             result.artifacts[(found.package, found.version, found.kind)] = found
-            result.substitutions.append(
-                _record(
-                    {
-                        "file": source.output_text,
-                        "kind": f"jinja:{kind}",
-                        "name": name,
-                        "new": found.value,
-                        "package": f"{found.package}@{found.version}",
-                        "channel": found.channel,
-                    }
-                )
+            said = record(
+                {
+                    "file": source.output_text,
+                    "kind": f"jinja:{kind}",
+                    "name": name,
+                    "new": found.value,
+                    "package": f"{found.package}@{found.version}",
+                    "channel": found.channel,
+                }
             )
+            result.substitutions.append((substitution_order(said), compact_json(said)))
             return found
 
         def package(name: str) -> dict[str, Any]:
@@ -421,14 +456,13 @@ class _Renderer:
         output_path = source.path.with_name(source.path.name[: -len(JINJA_SUFFIX)])
         template = load_text(rendered, output_path, project.table, f"{shown} ({region})", bom)
         if template is None:
-            result.files[source.output] = (b"\xef\xbb\xbf" if bom else b"") + rendered.encode("utf-8")
-            return
+            return (b"\xef\xbb\xbf" if bom else b"") + rendered.encode("utf-8")
         # The IDs image() wrote are this region's copies, not associated literals: not DPK102 findings.
         produced = {(ref.span.line, ref.span.column) for ref in template.image_refs if ref.value in written}
         found = _validate([template], project)
         _refuse_on_errors([d for d in found if not (d.rule_id == "DPK102" and (d.line, d.column) in produced)])
         prepared = _prepare(source, template, self.fills_pull_secrets(project, template))
-        result.files[source.output] = self._splice(prepared, result, recheck=True)
+        return self._splice(prepared, result, recheck=True)
 
 
 def _store_credentials_expiry(store: Any) -> datetime | None:
@@ -553,57 +587,68 @@ def render_to_directory(
     renderer.seconds["load"] = loaded - started
     renderer.seconds["validate"] = validated - loaded
     excluded: dict[str, str] = {}
-    rendered: list[RegionOutput] = []
     regions_to_render = renderer.candidate_regions() if options.all_regions else wanted
-    renderer.prefetch(regions_to_render)
-    for region in regions_to_render:
-        try:
-            rendered.append(renderer.render_region(region))
-        except DeploypkgError as error:
-            if not options.all_regions or error.rule not in REGION_RULES:
-                raise
-            excluded[region] = error.render()
-    if not rendered:
-        from preprocessor.errors import PolicyError
+    try:
+        renderer.prefetch(regions_to_render)
+        return _render_regions(renderer, regions_to_render, target, options, excluded, warnings)
+    finally:
+        renderer.close()
 
-        reasons = "; ".join(f"{region}: {reason}" for region, reason in excluded.items())
-        raise PolicyError(f"no region can use every referenced package ({reasons})", rule="DPK301")
 
-    for resolver in renderer.resolvers.values():
-        if resolver.cut_short and resolver.credentials_expire_at is not None:
-            warnings.append(
-                finding(
-                    "DPK309",
-                    None,
-                    None,
-                    f"the signing credentials expire at {utc_text(resolver.credentials_expire_at)}, before the "
-                    f"requested {options.expires} s: presigned URLs from {resolver.store.url} die then",
-                    "use credentials that live as long as the URLs must, or a shorter --expires",
-                )
-            )
-    started = time.perf_counter()
-    manifest = manifest_document(renderer.resolvers, rendered, excluded, options.expires, options.endpoint)
-    outputs: list[tuple[str, bytes | Path]] = [(MANIFEST_NAME, json_bytes(manifest, compact=True))]
-    for done in rendered:
-        prefix = done.name + "/"
-        outputs.extend((prefix + relative.as_posix(), data) for relative, data in done.files.items())
-        outputs.extend((prefix + relative.as_posix(), source_path) for relative, source_path in done.copies.items())
-        outputs.append((prefix + ARTIFACTS_NAME, json_bytes(artifacts_document(done))))
-    written = time.perf_counter()
-    renderer.seconds["manifest"] = written - started
-    private = frozenset(f"{done.name}/{path.as_posix()}" for done in rendered for path in done.credential_files)
+def _render_regions(
+    renderer: _Renderer,
+    regions_to_render: Sequence[str],
+    target: Path,
+    options: RenderOptions,
+    excluded: dict[str, str],
+    warnings: list[Diagnostic],
+) -> RenderReport:
+    """Render each region into the staging directory, write the manifest, publish."""
+    rendered: list[RegionOutput] = []
     with StagedDirectory(target) as staged:
-        staged.write_all(outputs, private)
+        writer = RenderWriter(staged)
+        for region in regions_to_render:
+            try:
+                rendered.append(renderer.render_region(region, writer))
+            except DeploypkgError as error:
+                if not options.all_regions or error.rule not in REGION_RULES:
+                    raise
+                writer.drop(region)
+                excluded[region] = error.render()
+        if not rendered:
+            from preprocessor.errors import PolicyError
+
+            reasons = "; ".join(f"{region}: {reason}" for region, reason in excluded.items())
+            raise PolicyError(f"no region can use every referenced package ({reasons})", rule="DPK301")
+
+        for resolver in renderer.resolvers.values():
+            if resolver.cut_short and resolver.credentials_expire_at is not None:
+                warnings.append(
+                    finding(
+                        "DPK309",
+                        None,
+                        None,
+                        f"the signing credentials expire at {utc_text(resolver.credentials_expire_at)}, before the "
+                        f"requested {options.expires} s: presigned URLs from {resolver.store.url} die then",
+                        "use credentials that live as long as the URLs must, or a shorter --expires",
+                    )
+                )
+        writer.write_manifest(renderer.resolvers, excluded, options.expires, options.endpoint)
+        started = time.perf_counter()
         staged.commit()
-    renderer.seconds["write"] = time.perf_counter() - written
+        writer.seconds["write"] += time.perf_counter() - started
+    renderer.seconds.update(writer.seconds)
+    files: dict[str, tuple[str, ...]] = {}
+    for region_output in rendered:  # regions usually list the same files: one tuple for all of them
+        listed = tuple(sorted(region_output.files))
+        previous = next(reversed(files.values()), None)
+        files[region_output.name] = previous if previous == listed else listed
     return RenderReport(
         out_dir=target,
         regions=tuple(region.name for region in rendered),
         excluded=excluded,
-        files={
-            region.name: tuple(sorted(p.as_posix() for p in (*region.files, *region.copies))) for region in rendered
-        },
-        substitutions=sum(len(region.substitutions) for region in rendered),
+        files=files,
+        substitutions=sum(region.substitution_count for region in rendered),
         artifacts={region.name: tuple(sorted(region.artifacts.values())) for region in rendered},
         warnings=tuple(warnings),
         seconds=dict(renderer.seconds),

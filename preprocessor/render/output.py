@@ -1,5 +1,6 @@
-"""Atomic output: everything is written into a temporary directory beside ``--out`` and moved
-into place only when the whole render succeeded; on any error ``--out`` is exactly as before.
+"""Atomic output: every file is written into a temporary directory beside ``--out`` as soon as
+it is rendered, and the directory is moved into place only when the whole render succeeded; on
+any error ``--out`` is exactly as before and the temporary directory is removed.
 
 Replacing an existing output directory is two renames (old → backup, staging → out) on the
 same filesystem, then the backup is removed; if the second rename fails the backup is put back.
@@ -11,8 +12,7 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterable
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -107,7 +107,8 @@ def _write_new(path: str, data: bytes, mode: int = 0o666) -> None:
 
 
 class StagedDirectory:
-    """A temporary directory beside the target, published with :meth:`commit`."""
+    """A temporary directory beside the target, filled file by file as the render goes and
+    published with :meth:`commit`; discarded on leaving the ``with`` block uncommitted."""
 
     def __init__(self, target: Path) -> None:
         self.target = target
@@ -115,44 +116,37 @@ class StagedDirectory:
         # os.mkdir (not mkdtemp, which makes it private): the output is an ordinary directory.
         self.root = target.parent / f".{target.name}.render-{uuid.uuid4().hex[:12]}"
         os.mkdir(self.root)
+        self._root_text = os.fspath(self.root)
+        self._directories: set[str] = {self._root_text}
+        """Directories known to exist (thousands of outputs share a few: each is made once)."""
         self._committed = False
 
-    def path(self, relative: PurePosixPath | str) -> Path:
-        rel = PurePosixPath(relative)
-        if rel.is_absolute() or ".." in rel.parts or not rel.parts:
-            raise InputError(f"refusing to write {str(relative)!r} outside the output directory")
-        return self.root.joinpath(*rel.parts)
-
-    def write_bytes(self, relative: PurePosixPath | str, data: bytes) -> Path:
-        path = self.path(relative)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "xb") as handle:
-            handle.write(data)
-        return path
-
-    def write_all(self, files: Iterable[tuple[str, bytes | Path]], private: frozenset[str] = frozenset()) -> None:
-        """Write many files (bytes, or a path to copy) given by POSIX paths relative to the
-        output directory: each directory is created once, each file with one open, write and
-        close (no per-file Path objects: thousands of outputs are common). ``private`` paths
-        (they hold a credential) are created 0600."""
-        root = os.fspath(self.root)
-        items = [
-            (os.path.join(root, _checked_relative(relative)), content, relative in private)
-            for relative, content in files
-        ]
-        for directory in sorted({os.path.dirname(path) for path, _, _ in items}):
+    def _new_path(self, relative: str) -> str:
+        """The staged path of ``relative`` (a POSIX path inside the output), its directory made."""
+        path = os.path.join(self._root_text, _checked_relative(relative))
+        directory = os.path.dirname(path)
+        if directory not in self._directories:
             os.makedirs(directory, exist_ok=True)
-        for path, content, secret in items:
-            if isinstance(content, Path):
-                shutil.copy2(content, path, follow_symlinks=True)
-            else:
-                _write_new(path, content, 0o600 if secret else 0o666)
-
-    def copy_file(self, source: Path, relative: PurePosixPath | str) -> Path:
-        path = self.path(relative)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source, path, follow_symlinks=True)
+            self._directories.add(directory)
         return path
+
+    def write_file(self, relative: str, data: bytes, *, private: bool = False) -> None:
+        """Create ``relative`` holding ``data``: one open, write and close; 0600 when
+        ``private`` (it holds a credential)."""
+        _write_new(self._new_path(relative), data, 0o600 if private else 0o666)
+
+    def copy_file(self, relative: str, source: Path) -> None:
+        shutil.copy2(source, self._new_path(relative), follow_symlinks=True)
+
+    def remove(self, relative: str) -> None:
+        """Remove a staged file or directory tree (a region left out after it was started)."""
+        path = os.path.join(self._root_text, _checked_relative(relative))
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
+            prefix = path + os.sep
+            self._directories = {d for d in self._directories if d != path and not d.startswith(prefix)}
+        elif os.path.lexists(path):
+            os.remove(path)
 
     def commit(self) -> None:
         backup: Path | None = None

@@ -3,7 +3,7 @@
 One :class:`ArtifactResolver` per catalog and account. Everything is cached: a package spec is
 resolved once, a (version, region) access decision is made once, a regional object is HEADed
 and signed once, however many templates and regions use it. Signing is local (botocore); the
-regions' HEAD requests can be sent in parallel ahead of the render (:meth:`ArtifactResolver.prefetch`).
+regions' HEAD requests are sent in parallel while the render goes on (:meth:`ArtifactResolver.prefetch`).
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from preprocessor.names import PackageSpec
 from preprocessor.render.presign import url_lifetime, utc_text
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
+
     from preprocessor.catalog.catalog import Catalog
     from providers import Provider
 
@@ -104,6 +106,9 @@ class ArtifactResolver:
     _credentials_checked: bool = False
     _credentials_lock: threading.Lock = field(default_factory=threading.Lock)
     credentials_expire_at: datetime | None = None
+    _pool: ThreadPoolExecutor | None = None
+    _building: dict[str, Future[None]] = field(default_factory=dict)
+    """Region → its prefetch, run by ``_pool`` while the render goes on."""
 
     def resolve(self, spec: PackageSpec) -> Resolved:
         known = self._specs.get(spec)
@@ -131,6 +136,10 @@ class ArtifactResolver:
         return [region for region in version.available_regions() if self._refusal(version, region) is None]
 
     def check_usable(self, spec: PackageSpec, region: str) -> Resolved:
+        self._wait_for(region)
+        return self._usable(spec, region)
+
+    def _usable(self, spec: PackageSpec, region: str) -> Resolved:
         resolved = self.resolve(spec)
         refusal = self._refusal(resolved.version, region)
         if refusal is not None:
@@ -149,6 +158,9 @@ class ArtifactResolver:
         key = (spec, kind, region)
         known = self._artifacts.get(key)
         if known is None:
+            self._wait_for(region)
+            known = self._artifacts.get(key)
+        if known is None:
             refusal = self._refusals.get(key)
             if refusal is not None:
                 raise refusal
@@ -157,11 +169,14 @@ class ArtifactResolver:
         return known
 
     def prefetch(self, wanted: Sequence[tuple[PackageSpec, str]], regions: Sequence[str], workers: int = 8) -> None:
-        """Build every (spec, kind) artifact of every region ahead of the render, the regions in
-        parallel: each file artifact costs a HEAD round trip (signing is local), and those need
-        not wait for each other. The first region goes alone, so the catalog documents all
-        regions share are read once. Whatever goes wrong building an artifact is kept and raised
-        when the render asks for that artifact, so errors surface in the render's own order."""
+        """Build every (spec, kind) artifact of every region ahead of the render: each file
+        artifact costs a HEAD round trip (signing is local), and those need not wait for each
+        other nor for the render. The first region is built before this returns, alone, so the
+        catalog documents all regions share are read once; the other regions are built by a
+        thread pool while the render goes on (asking for a region's artifact waits until that
+        region is built; :meth:`close` stops the pool). Whatever goes wrong building an artifact
+        is kept and raised when the render asks for that artifact, so errors surface in the
+        render's own order. Called once per render."""
         if not wanted or not regions:
             return
         self._prefetch_region(wanted, regions[0])
@@ -169,12 +184,23 @@ class ArtifactResolver:
         if rest:
             from concurrent.futures import ThreadPoolExecutor
 
-            pool = ThreadPoolExecutor(max_workers=min(workers, len(rest)))
-            try:
-                for _ in pool.map(lambda region: self._prefetch_region(wanted, region), rest):
-                    pass
-            finally:  # on Ctrl-C, regions not started are dropped
-                pool.shutdown(wait=True, cancel_futures=True)
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=min(workers, len(rest)))
+            for region in rest:
+                self._building[region] = self._pool.submit(self._prefetch_region, wanted, region)
+
+    def close(self) -> None:
+        """Stop building ahead: regions not started are dropped, those being built finish."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        self._building.clear()  # from now on an artifact not built is built when asked for
+
+    def _wait_for(self, region: str) -> None:
+        """Return once the region's prefetch (if any) is done; never from a prefetch worker."""
+        building = self._building.get(region)
+        if building is not None:
+            building.result()  # _prefetch_region keeps every error for artifact() to raise
 
     def _prefetch_region(self, wanted: Sequence[tuple[PackageSpec, str]], region: str) -> None:
         for spec, kind in wanted:
@@ -187,7 +213,7 @@ class ArtifactResolver:
                 self._refusals[key] = error
 
     def _build(self, spec: PackageSpec, kind: str, region: str) -> Artifact:
-        resolved = self.check_usable(spec, region)
+        resolved = self._usable(spec, region)
         package, version = resolved.package, resolved.version
         wanted = KIND_PACKAGE_TYPE[kind]
         if package.type is not wanted:
