@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from preprocessor.errors import InputError
-from preprocessor.model import Span, Template
+from preprocessor.model import Span, Template, TemplateFormat
 
 # A value may land inside a JSON string, a YAML plain/quoted/block scalar or an HCL string
 # template. Characters that could end or reinterpret any of those are refused outright:
@@ -63,7 +63,10 @@ def check_value(value: str, file: str, span: Span, origin: str) -> None:
         )
 
 
-def value_class(value: str) -> tuple[str, frozenset[str], bool]:
+ValueClass = tuple[str, frozenset[str], bool]
+
+
+def value_class(value: str) -> ValueClass:
     """What a parser can tell about a safe value without its exact characters: the type a YAML
     plain scalar of it resolves to, the punctuation it holds, whether it starts with a letter
     or digit.
@@ -84,7 +87,78 @@ def value_class(value: str) -> tuple[str, frozenset[str], bool]:
     return known
 
 
-_VALUE_CLASSES: dict[str, tuple[str, frozenset[str], bool]] = {}
+_VALUE_CLASSES: dict[str, ValueClass] = {}
+
+_JSON_FORMATS = frozenset({TemplateFormat.ROS_JSON, TemplateFormat.CFN_JSON, TemplateFormat.TERRAFORM_JSON})
+_YAML_FORMATS = frozenset({TemplateFormat.ROS_YAML, TemplateFormat.CFN_YAML})
+_QUOTED_CONTENT_REFUSED = re.compile(r"[\"'\\\s$%]")
+"""What the old text of a quoted value must not hold for its quotes alone to delimit it: its own
+quotes, escapes, whitespace (YAML folds lines) and HCL's template openers."""
+
+
+def sealed_context(template: Template, span: Span, old: str, placeholder: bool) -> str | None:
+    """The lexical context of a span that the grammar alone seals: any safe value (see
+    :func:`unsafe_reason`) spliced there reads back as exactly that value, whatever the rest of
+    the template holds. ``None`` where the surroundings matter: a YAML plain scalar (``#`` after
+    a blank starts a comment, a trailing ``:`` a mapping, ``[`` a sequence) and a placeholder in
+    YAML, whose scalar style the text does not show; a bare JSON number.
+
+    Sealed: the whole content of a quoted JSON, YAML or HCL string whose quotes are its only
+    delimiters; a placeholder inside a JSON string, or inside an HCL string or heredoc when
+    something else stands on its line (a line of the value alone could end a heredoc), in both
+    cases with no ``$ % { }`` beside it (a value could complete ``${``, ``%{``, ``{{`` or ``}}``
+    across its edge). Substitutions in sealed contexts need not be re-parsed in every template:
+    once per context and value class in a render proves the rule on a real template
+    (:class:`CheckedClasses`)."""
+    text = template.text
+    before = text[span.start - 1] if span.start > 0 else ""
+    after = text[span.end] if span.end < len(text) else ""
+    if placeholder:
+        if before in _OPENERS or after in _OPENERS:
+            return None
+        if template.format in _JSON_FORMATS:
+            return "json string"
+        if template.format is TemplateFormat.TERRAFORM_HCL and not _alone_on_its_line(text, span):
+            return "hcl string or heredoc"
+        return None
+    if not before or before not in "\"'" or after != before or _QUOTED_CONTENT_REFUSED.search(old):
+        return None
+    if template.format in _JSON_FORMATS:
+        return "json string" if before == '"' else None
+    if template.format in _YAML_FORMATS:
+        return f"yaml {before}-quoted"
+    return "hcl quoted" if before == '"' else None
+
+
+_OPENERS = frozenset("${}%")
+
+
+def _alone_on_its_line(text: str, span: Span) -> bool:
+    line_start = text.rfind("\n", 0, span.start) + 1
+    line_end = text.find("\n", span.end)
+    return (
+        not text[line_start : span.start].strip() and not text[span.end : line_end if line_end != -1 else None].strip()
+    )
+
+
+class CheckedClasses:
+    """Which (format, sealed context, value class) a render has re-parsed and checked."""
+
+    def __init__(self) -> None:
+        self._done: set[tuple[TemplateFormat, str, ValueClass]] = set()
+
+    def covers(self, template: Template, contexts: Sequence[str | None], values: Sequence[str]) -> bool:
+        """Whether every substitution is sealed and of a class already checked in its context."""
+        done = self._done
+        return all(
+            context is not None and (template.format, context, value_class(value)) in done
+            for context, value in zip(contexts, values, strict=True)
+        )
+
+    def add(self, template: Template, contexts: Sequence[str | None], values: Sequence[str]) -> None:
+        for context, value in zip(contexts, values, strict=True):
+            if context is not None:
+                self._done.add((template.format, context, value_class(value)))
 
 
 class SplicePlan(NamedTuple):
