@@ -4,6 +4,7 @@ reading failure as a DPK002 error naming the file."""
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -186,3 +187,26 @@ def test_bom_and_crlf_are_kept(tmp_path: Path) -> None:
     [ref] = template.image_refs
     assert (ref.span.line, ref.span.column, ref.span.end_column) == (6, 16, 38)
     assert template.encoded() == data
+
+
+@pytest.mark.parametrize(("limit", "refused"), [(4096, False), (1024, True)])
+def test_a_file_that_grew_after_stat_is_read_whole_up_to_the_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limit: int, refused: bool
+) -> None:
+    path = tmp_path / "grown.json"
+    text = '{"a": "' + "x" * 2000 + '"}'
+    path.write_text(text)
+    real_stat = os.stat
+
+    def stale_stat(target: object, *args: object, **kwargs: object) -> os.stat_result:
+        info = real_stat(target, *args, **kwargs)  # type: ignore[arg-type]
+        fields = list(info)
+        fields[stat.ST_SIZE] = 10  # as it was when stat looked
+        return os.stat_result(fields)
+
+    monkeypatch.setattr(os, "stat", stale_stat)
+    monkeypatch.setattr(source, "MAX_TEMPLATE_BYTES", limit)
+    if refused:
+        assert "larger than" in _load_error(path).message
+    else:
+        assert source.read_source(path, "grown.json") == (text, False)

@@ -54,7 +54,11 @@ def read_regular_file(path: Path, display: str, *, limit: int, what: str = "temp
         if not stat.S_ISREG(info.st_mode):
             raise unreadable("this is not a regular file (a device, socket or pipe)")
         with open(path, "rb") as handle:
-            data = handle.read(limit + 1)
+            # Asked for what stat says (reading limit + 1 would allocate that much for every file);
+            # a file that grew since is read on, up to the limit.
+            data = handle.read(min(info.st_size, limit) + 1)
+            if len(data) > info.st_size:
+                data += handle.read(limit + 1 - len(data))
     except FileNotFoundError:
         if os.path.islink(path):
             target = os.readlink(path)
