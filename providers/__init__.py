@@ -57,6 +57,10 @@ def _builtin_providers() -> list[Provider]:
 
 
 def _load_entry_point_providers() -> list[Provider]:
+    from providers.plugins import may_register
+
+    if not may_register(ENTRY_POINT_GROUP, BUILTIN_MODULES):
+        return []
     from importlib.metadata import entry_points
 
     found: list[Provider] = []

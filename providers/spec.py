@@ -5,7 +5,6 @@ questions of a :class:`Provider`; it never branches on a provider's name."""
 from __future__ import annotations
 
 import enum
-import hashlib
 import re
 import threading
 from collections.abc import Callable, Mapping
@@ -66,6 +65,8 @@ class ImageCopy(NamedTuple):
 def copy_token(package: str, version: str, region: str) -> str:
     """An image copy's idempotency token (58 characters): a rerun for the same version and
     region gets the same copy."""
+    import hashlib  # here, not at the top: validate never copies, and OpenSSL's loading costs ms
+
     digest = hashlib.sha256(f"{package}\0{version}\0{region}".encode()).hexdigest()
     return f"deploypkg-{digest[:48]}"
 
