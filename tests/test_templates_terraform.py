@@ -222,6 +222,54 @@ def test_hcl_that_terraform_would_reject(text: str, line: int, column: int, rule
     assert words in error.message
 
 
+DUPLICATES_AT_SEVERAL_DEPTHS = """\
+a = 1
+a = 2
+resource "aws_instance" "x" {
+  ami = "ami-1"
+  ami = "ami-2"
+  ebs_block_device {
+    x = 1
+    x = 2
+    x = 3
+  }
+}
+resource "aws_instance" "y" {
+  ebs_block_device {
+    y = 1
+    y = 2
+  }
+}
+"""
+
+
+def test_of_several_redefined_attributes_the_deepest_then_first_is_reported() -> None:
+    """The order a walk of every subtree (lark's iter_subtrees) meets them, kept when the check
+    came to walk only bodies and blocks."""
+    with pytest.raises(TemplateParseError) as caught:
+        load_text(DUPLICATES_AT_SEVERAL_DEPTHS, Path("main.tf"), TABLE, "main.tf")
+    assert (caught.value.line, caught.value.column) == (8, 5)
+    assert "'x' is set twice in one block (first at line 7, column 5)" in caught.value.message
+    without_nested = DUPLICATES_AT_SEVERAL_DEPTHS.replace("    x = 2\n    x = 3\n", "").replace("    y = 2\n", "")
+    with pytest.raises(TemplateParseError) as caught:
+        load_text(without_nested, Path("main.tf"), TABLE, "main.tf")
+    assert (caught.value.line, caught.value.column) == (5, 3)
+
+
+def test_a_duplicate_inside_an_expression_object_is_not_an_attribute() -> None:
+    text = 'resource "aws_instance" "a" {\n  ami = "ami-1"\n  tags = { k = 1, k = 2 }\n}\n'
+    assert len(load(text).image_refs) == 1
+
+
+def test_placeholders_only_where_the_text_names_computenest() -> None:
+    text = 'resource "alicloud_instance" "a" {\n  image_id = "{{ computenest::file::x }}"\n  user_data = "{{ y }}"\n}\n'
+    found = load(text).placeholders
+    assert [(p.placeholder_type, p.name, p.resource, p.property) for p in found] == [
+        ("file", "x", "alicloud_instance.a", "image_id")
+    ]
+    assert load(text.replace("computenest::", "computenest:")).placeholders == []
+
+
 def test_same_attribute_in_sibling_blocks_is_fine() -> None:
     text = 'resource "aws_instance" "a" {\n  ami = "ami-1"\n  ebs { size = 1 }\n  ebs { size = 2 }\n}\n'
     assert len(load(text).image_refs) == 1

@@ -12,13 +12,13 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple, TypeAlias, TypeGuard
 
-import hcl2
 from lark import Token, Tree
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
 
 from preprocessor.errors import InputError, TemplateParseError
 from preprocessor.model import ImageRef, LineIndex, Placeholder, PropertyRole, RefKind
 from preprocessor.templates.builders import with_builder
+from preprocessor.templates.hcl_parser import parse_tree
 from preprocessor.templates.placeholders import find_placeholders
 from providers import ResourceSpec
 
@@ -103,7 +103,7 @@ def parse(text: str, file: str, lines: LineIndex) -> HclTree:
         )
     hint = "check the syntax here; Terraform 0.11-only syntax must be upgraded to HCL2 (terraform 0.12upgrade)"
     try:
-        tree: HclTree = hcl2.parses_to_tree(text)
+        tree: HclTree = parse_tree(text)
     except UnexpectedCharacters as exc:
         offset = min(exc.pos_in_stream or 0, size)
         char = text[offset] if offset < size else ""
@@ -336,27 +336,41 @@ def _resources(tree: HclTree, lines: LineIndex, file: str) -> list[tuple[str, st
 
 
 def _check_unique_attributes(tree: HclTree, lines: LineIndex, file: str) -> None:
-    """Terraform rejects an attribute set twice in one body ("Attribute redefined")."""
-    for body in tree.iter_subtrees():
-        if body.data != "body":
-            continue
-        seen: dict[str, int] = {}
+    """Terraform rejects an attribute set twice in one body ("Attribute redefined").
+
+    Bodies hold attributes and blocks, blocks hold bodies, and expressions never hold either, so
+    only that chain is walked. Of several offending bodies the deepest (then the first) is
+    reported, the order in which a walk of every subtree meets them."""
+    first: tuple[int, int, HclTree, int] | None = None
+    stack: list[tuple[HclTree, int]] = [(_subtrees(tree)[0], 0)]
+    while stack:
+        body, depth = stack.pop()
+        seen: dict[str, int] | None = {}  # None once this body's first duplicate is found
         for child in _subtrees(body):
-            if child.data != "attribute":
-                continue
-            name = _attribute_parts(child)[0]
-            start = child.meta.start_pos
-            if name in seen:
-                line, column = lines.position(seen[name])
-                raise _fail(
-                    file,
-                    lines,
-                    start,
-                    f"invalid HCL: the attribute {name!r} is set twice in one block "
-                    f"(first at line {line}, column {column})",
-                    "remove one of them; Terraform rejects a redefined attribute",
-                )
-            seen[name] = start
+            if child.data == "block":
+                nested = _block_parts(child)[1]
+                if nested is not None:
+                    stack.append((nested, depth + 1))
+            elif child.data == "attribute" and seen is not None:
+                name = _attribute_parts(child)[0]
+                start = child.meta.start_pos
+                if name not in seen:
+                    seen[name] = start
+                    continue
+                if first is None or (-depth, start) < (-first[0], first[1]):
+                    first = (depth, start, child, seen[name])
+                seen = None
+    if first is not None:
+        _, start, attribute, previous = first
+        name = _attribute_parts(attribute)[0]
+        line, column = lines.position(previous)
+        raise _fail(
+            file,
+            lines,
+            start,
+            f"invalid HCL: the attribute {name!r} is set twice in one block (first at line {line}, column {column})",
+            "remove one of them; Terraform rejects a redefined attribute",
+        )
 
 
 def _placeholders(
@@ -426,4 +440,6 @@ def extract(text: str, lines: LineIndex, file: str, table: Mapping[str, Resource
                     f'write {prop.path[-1]} = "…"',
                 )
     refs.sort(key=lambda ref: ref.span.start)
-    return TerraformContent(refs, _placeholders(tree, resources, text, lines, file))
+    # Placeholders are found only in text holding "computenest::" (find_placeholders): skip the walk.
+    placeholders = _placeholders(tree, resources, text, lines, file) if "computenest::" in text else []
+    return TerraformContent(refs, placeholders)
