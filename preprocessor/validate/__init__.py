@@ -16,7 +16,7 @@ from preprocessor.project import Project
 from preprocessor.validate.checks import check_template, relation_finding, unused_associations, used_keys
 from preprocessor.validate.suppress import Suppressions, apply_overrides
 
-__all__ = ["Diagnostic", "config_findings", "finish", "validate_templates"]
+__all__ = ["Diagnostic", "config_findings", "finish", "suppress_in_file", "validate_templates"]
 
 
 def validate_templates(
@@ -59,3 +59,13 @@ def finish(
     )
     kept = [d for d in apply_overrides(found, project.config.rule_severity) if not suppressions.suppressed(d)]
     return sorted(kept, key=Diagnostic.sort_key)
+
+
+def suppress_in_file(
+    found: Iterable[Diagnostic], display: str, text: str, file_wide: frozenset[str] = frozenset()
+) -> list[Diagnostic]:
+    """``found`` without what the file ``display`` (its ``text`` and its template-wide
+    ``file_wide`` rule IDs) suppresses, as :func:`finish` would judge them; severity overrides
+    are left to the caller. Lets a scan drop the file's text once its findings are judged."""
+    suppressions = Suppressions({display: text}, {display: file_wide} if file_wide else {})
+    return [d for d in found if not suppressions.suppressed(d)]

@@ -19,8 +19,9 @@ from preprocessor.model import Template
 from preprocessor.paths import display_path
 from preprocessor.project import Project, project_for, real_path
 from preprocessor.rules import RULES
-from preprocessor.validate import config_findings, finish
+from preprocessor.validate import config_findings, finish, suppress_in_file
 from preprocessor.validate.checks import check_template, is_used, unused_associations, used_keys
+from preprocessor.validate.suppress import apply_overrides
 
 
 class ScanResult(NamedTuple):
@@ -88,11 +89,48 @@ def _failure(error: InputError, display: str, rule_id: str) -> Diagnostic:
     return Diagnostic(rule_id, RULES[rule_id].severity, error.message, display, line, column, line, column, error.hint)
 
 
+class Group:
+    """What the scan keeps of one project's files once each is checked: their findings (after each
+    file's own suppressions) and the association keys they use; a template itself only when it is
+    also one of the project's config files, whose findings its ``Metadata`` suppressions then
+    cover too. Nothing else of a template outlives its check, so memory does not grow with the
+    file count."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.found: list[Diagnostic] = []
+        """Findings in the scanned files, their own suppressions applied."""
+        self.project_found: list[Diagnostic] = []
+        """Findings in the project's config files (DPK202, Compute Nest relations)."""
+        self.used: set[tuple[str, str]] = set()
+        self.config_twins: list[Template] = []
+        self._config_displays = {display_path(Path(source)) for source in project.source_texts}
+
+    def add_template(self, template: Template) -> None:
+        found = [*defect_diagnostics(template), *check_template(template, self.project)]
+        self.found.extend(suppress_in_file(found, template.display, template.text, template.metadata_suppressions))
+        self.used.update(used_keys(template))
+        if template.display in self._config_displays:
+            self.config_twins.append(template)
+
+    def add_failure(self, failure: Diagnostic, text: str | None) -> None:
+        if text is None or failure.file is None:
+            self.found.append(failure)
+        else:
+            self.found.extend(suppress_in_file([failure], failure.file, text))
+
+    def diagnostics(self) -> list[Diagnostic]:
+        project = self.project
+        return [
+            *apply_overrides(self.found, project.config.rule_severity),
+            *finish(self.project_found, project, self.config_twins),
+        ]
+
+
 def scan(
     paths: Sequence[Path], explicit_config: Path | None = None, explicit_computenest: Path | None = None
 ) -> ScanResult:
-    groups: dict[int, tuple[Project, list[Template], list[Diagnostic]]] = {}
-    failed_texts: dict[int, dict[str, str]] = {}
+    groups: dict[int, Group] = {}
     checked: list[str] = []
     for loaded in load_all(paths, explicit_config, explicit_computenest):
         shown = (
@@ -100,54 +138,46 @@ def scan(
         )
         if shown is not None:
             checked.append(shown)
-        _, templates, found = groups.setdefault(id(loaded.project), (loaded.project, [], []))
+        group = groups.get(id(loaded.project))
+        if group is None:
+            group = groups[id(loaded.project)] = Group(loaded.project)
         if loaded.template is not None:
-            templates.append(loaded.template)
-            found.extend(defect_diagnostics(loaded.template))
-            found.extend(check_template(loaded.template, loaded.project))
+            group.add_template(loaded.template)
         elif loaded.failure is not None:
-            found.append(loaded.failure)
-            if loaded.text is not None and loaded.failure.file is not None:
-                failed_texts.setdefault(id(loaded.project), {})[loaded.failure.file] = loaded.text
+            group.add_failure(loaded.failure, loaded.text)
     _report_configs(groups.values())
     _report_unused(groups.values(), [real_path(p) for p in paths if p.is_dir()])
-    diagnostics = [
-        d
-        for key, (project, templates, found) in groups.items()
-        for d in finish(found, project, templates, failed_texts.get(key, {}))
-    ]
+    diagnostics = [d for group in groups.values() for d in group.diagnostics()]
     diagnostics.sort(key=Diagnostic.sort_key)
     return ScanResult(diagnostics, len(checked), any(d.rule_id == "DPK002" for d in diagnostics), tuple(checked))
 
 
-def _report_configs(groups: Iterable[tuple[Project, list[Template], list[Diagnostic]]]) -> None:
+def _report_configs(groups: Iterable[Group]) -> None:
     """Add each Compute Nest config's own findings once, to the first group that reads it."""
     reported: set[str] = set()
-    for project, _templates, found in groups:
+    for group in groups:
+        project = group.project
         if project.computenest_config is None or str(project.computenest_config) in reported:
             continue
         reported.add(str(project.computenest_config))
-        found.extend(config_findings(project))
+        group.project_found.extend(config_findings(project))
 
 
-def _report_unused(
-    groups: Iterable[tuple[Project, list[Template], list[Diagnostic]]], scanned_dirs: list[Path]
-) -> None:
+def _report_unused(groups: Iterable[Group], scanned_dirs: list[Path]) -> None:
     """Add DPK202 to the group of each covered project whose association no template used.
 
     Several groups can share one config (templates next to different ``.computenest``
     directories): an association counts as used when any group that has it uses its key.
     """
-    holders: dict[tuple[str, str, str], tuple[Association, list[Diagnostic], Project]] = {}
+    holders: dict[tuple[str, str, str], tuple[Association, list[Diagnostic]]] = {}
     used: set[tuple[str, str, str]] = set()
-    for project, templates, found in groups:
-        keys = {key for template in templates for key in used_keys(template)}
-        for association in project.all_associations():
+    for group in groups:
+        for association in group.project.all_associations():
             ident = (association.source, association.namespace or "", association.key)
-            holders.setdefault(ident, (association, found, project))
-            if is_used(association, keys):
+            holders.setdefault(ident, (association, group.project_found))
+            if is_used(association, group.used):
                 used.add(ident)
-    for ident, (association, found, _project) in holders.items():
+    for ident, (association, found) in holders.items():
         if ident in used or not _covered(Path(association.source), scanned_dirs):
             continue
         found.extend(unused_associations([(association, display_path(Path(association.source)))], set()))
