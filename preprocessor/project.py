@@ -97,9 +97,7 @@ def _real_parent(parent: Path, cwd: Path) -> Path:
 
 
 @functools.lru_cache(maxsize=256)
-def _project_in(
-    directory: Path, explicit_config: Path | None, explicit_computenest: Path | None, cwd: Path
-) -> Project:
+def _project_in(directory: Path, explicit_config: Path | None, explicit_computenest: Path | None, cwd: Path) -> Project:
     if explicit_config is not None:  # its directory resolved, the file kept as named, like config_for's
         config_path: Path | None = real_path(explicit_config.parent) / explicit_config.name
     else:
