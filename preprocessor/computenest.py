@@ -121,16 +121,15 @@ def find_computenest_config(start: Path, stop: Path | None) -> Path | None:
     return _find(Path(os.path.realpath(start)), Path(os.path.realpath(stop)) if stop is not None else None)
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=4096)
 def _find(here: Path, stop: Path | None) -> Path | None:
-    limit = stop if stop is not None else here
-    candidates = [here]
-    if here.is_relative_to(limit):
-        candidates += [parent for parent in here.parents if parent.is_relative_to(limit)]
-    for directory in candidates:
-        candidate = directory / COMPUTENEST_DIR / CONFIG_FILE
-        if is_config_file(candidate):
-            return candidate
+    """``here``'s own config, else its parent's answer (cached: each directory is looked at once)
+    while ``here`` is strictly below ``stop``."""
+    candidate = here / COMPUTENEST_DIR / CONFIG_FILE
+    if is_config_file(candidate):
+        return candidate
+    if stop is not None and here != stop and here.is_relative_to(stop):
+        return _find(here.parent, stop)
     return None
 
 

@@ -123,7 +123,20 @@ def config_for(path: Path) -> Path | None:
 
 @functools.lru_cache(maxsize=256)
 def _config_for_directory(directory: Path, cwd: Path) -> Path | None:
-    return find_config([directory])
+    # find_config([directory]), with each directory's own answer cached: a scan of many
+    # directories under one root looks at every ancestor once, not once per directory.
+    return _config_upward(directory) or _config_upward(Path(os.path.realpath(cwd)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _config_upward(directory: Path) -> Path | None:
+    """The nearest config in ``directory`` (real, a directory) or above it."""
+    for name in CONFIG_NAMES:
+        candidate = directory / name
+        if is_config_file(candidate):
+            return candidate
+    parent = directory.parent
+    return _config_upward(parent) if parent != directory else None
 
 
 def load_config(explicit: Path | None = None, starts: Sequence[Path] = ()) -> ProjectConfig:
@@ -318,3 +331,9 @@ def _checked(path: Path, node: yaml.Node, kind: str, value: str) -> str:
         return check(kind, value)
     except InputError as exc:
         raise config_error_at(path, node, exc.message, exc.hint) from None
+
+
+def clear_cache() -> None:
+    """Forget where configs were found (for long-running callers whose trees change)."""
+    _config_for_directory.cache_clear()
+    _config_upward.cache_clear()

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from preprocessor import computenest
+from preprocessor import config as config_module
 from preprocessor.computenest import IMAGE_RELATION, RelationFinding, find_computenest_config, namespace_of
 from preprocessor.computenest import read_text as read_computenest_text
 from preprocessor.config import Association, ProjectConfig, config_for, parse_config
@@ -149,6 +150,7 @@ def clear_cache() -> None:
     _project_in.cache_clear()
     _real_parent.cache_clear()
     _config.cache_clear()
+    config_module.clear_cache()
     computenest.clear_cache()
 
 
