@@ -121,6 +121,11 @@ def find_computenest_config(start: Path, stop: Path | None) -> Path | None:
     return _find(Path(os.path.realpath(start)), Path(os.path.realpath(stop)) if stop is not None else None)
 
 
+def computenest_config_in(start: Path, stop: Path | None) -> Path | None:
+    """:func:`find_computenest_config` of directories already resolved (absolute, links followed)."""
+    return _find(start, stop)
+
+
 @functools.lru_cache(maxsize=4096)
 def _find(here: Path, stop: Path | None) -> Path | None:
     """``here``'s own config, else its parent's answer (cached: each directory is looked at once)

@@ -121,6 +121,11 @@ def config_for(path: Path) -> Path | None:
     return _config_for_directory(directory, Path.cwd())
 
 
+def config_in(directory: Path, cwd: Path) -> Path | None:
+    """:func:`config_for` of a directory already resolved (absolute, links followed)."""
+    return _config_for_directory(directory, cwd)
+
+
 @functools.lru_cache(maxsize=256)
 def _config_for_directory(directory: Path, cwd: Path) -> Path | None:
     # find_config([directory]), with each directory's own answer cached: a scan of many

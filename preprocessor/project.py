@@ -17,9 +17,9 @@ from pathlib import Path
 
 from preprocessor import computenest
 from preprocessor import config as config_module
-from preprocessor.computenest import IMAGE_RELATION, RelationFinding, find_computenest_config, namespace_of
+from preprocessor.computenest import IMAGE_RELATION, RelationFinding, computenest_config_in, namespace_of
 from preprocessor.computenest import read_text as read_computenest_text
-from preprocessor.config import Association, ProjectConfig, config_for, parse_config
+from preprocessor.config import Association, ProjectConfig, config_in, parse_config
 from providers import Provider, ResourceSpec, get_provider, resource_table
 
 
@@ -92,9 +92,16 @@ def _real_directory(path: Path) -> Path:
     return _real_parent(path.parent, Path.cwd())  # the same for every file of a directory
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=4096)
 def _real_parent(parent: Path, cwd: Path) -> Path:
     return real_path(parent)
+
+
+def real_file_path(path: Path) -> Path:
+    """:func:`real_path` of a file found by a scan, its directory resolved once for all its files."""
+    if path.name in ("", ".", "..") or os.path.islink(path):
+        return real_path(path)
+    return _real_parent(path.parent, Path.cwd()) / path.name
 
 
 @functools.lru_cache(maxsize=256)
@@ -102,13 +109,13 @@ def _project_in(directory: Path, explicit_config: Path | None, explicit_computen
     if explicit_config is not None:  # its directory resolved, the file kept as named, like config_for's
         config_path: Path | None = real_path(explicit_config.parent) / explicit_config.name
     else:
-        config_path = config_for(directory)
+        config_path = config_in(directory, cwd)
     root = config_path.parent if config_path is not None else real_path(cwd)
     chosen = explicit_computenest if explicit_computenest is not None else _config(config_path).computenest_config
     if chosen is not None:
         computenest_path: Path | None = real_path(chosen.parent) / chosen.name
     else:
-        computenest_path = find_computenest_config(directory, root)
+        computenest_path = computenest_config_in(directory, root)
     return _project(config_path, computenest_path, root)
 
 

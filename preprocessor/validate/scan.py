@@ -17,7 +17,7 @@ from preprocessor.diagnostics import Diagnostic
 from preprocessor.errors import InputError, TemplateParseError
 from preprocessor.model import Template
 from preprocessor.paths import display_path
-from preprocessor.project import Project, project_for, real_path
+from preprocessor.project import Project, project_for, real_file_path, real_path
 from preprocessor.rules import RULES
 from preprocessor.validate import config_findings, finish, suppress_in_file
 from preprocessor.validate.checks import check_template, is_used, unused_associations, used_keys
@@ -53,7 +53,7 @@ def load_all(
 
     seen: set[Path] = set()
     for path in discover(paths):
-        resolved = real_path(path)
+        resolved = real_file_path(path)
         if resolved in seen:  # a file named twice (itself and through its directory) is checked once
             continue
         seen.add(resolved)
