@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import itertools
 import os
 import stat
@@ -22,7 +23,10 @@ BOM = b"\xef\xbb\xbf"
 
 def is_generator_input(path: Path) -> bool:
     """Whether ``path`` is in (or is) a ``.computenest/code_generation`` directory."""
-    parts = Path(os.path.abspath(path)).parts
+    absolute = os.path.abspath(path)
+    if GENERATOR_INPUTS[1] not in absolute:
+        return False  # the usual answer, without splitting the path
+    parts = Path(absolute).parts
     return any(pair == GENERATOR_INPUTS for pair in itertools.pairwise(parts))
 
 
@@ -153,15 +157,29 @@ def _walk(root: Path, keep: bool | None) -> Iterator[Path]:
         stack.extend(reversed(subdirectories))
 
 
+_MISSING_ERRNOS = frozenset({errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP})
+"""What ``Path.exists`` and ``Path.is_dir`` take for "not there" rather than raise."""
+
+
+def _stat(path: Path) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except OSError as error:
+        if error.errno not in _MISSING_ERRNOS:
+            raise
+        return None
+
+
 def _paths(paths: Sequence[Path], templates_only: bool) -> Iterator[Path]:
     for path in paths:
         if is_generator_input(path):
             continue
-        if path.is_dir():
+        info = _stat(path)  # once: a pre-commit hook names every file
+        if info is not None and stat.S_ISDIR(info.st_mode):
             yield from _walk(path, templates_only)
-        elif templates_only and path.exists() and not is_template_name(path.name):
+        elif templates_only and info is not None and not is_template_name(path.name):
             continue  # a file named explicitly that no template format has (README.md): not ours
-        elif path.exists() or path.is_symlink():
+        elif info is not None or path.is_symlink():
             yield path
         else:
             raise InputError(f"{path}: no such file or directory", file=str(path), rule="DPK002")
