@@ -81,7 +81,7 @@ def project_for(path: Path, explicit_config: Path | None = None, explicit_comput
     """The project of the template (or directory) at ``path``. The Compute Nest config is
     ``explicit_computenest``, else ``deploypkg.yaml``'s ``computenest: config:``, else the
     nearest ``.computenest/config.yaml``. Worked out once per directory: a scan asks per file."""
-    return _project_in(_real_directory(path), explicit_config, explicit_computenest, Path.cwd())
+    return _project_in(_real_directory(path), explicit_config, explicit_computenest, os.getcwd())
 
 
 def _real_directory(path: Path) -> Path:
@@ -89,11 +89,11 @@ def _real_directory(path: Path) -> Path:
     if os.path.islink(path) or os.path.isdir(path):
         resolved = real_path(path)
         return resolved if resolved.is_dir() else resolved.parent
-    return _real_parent(path.parent, Path.cwd())  # the same for every file of a directory
+    return _real_parent(path.parent, os.getcwd())  # the same for every file of a directory
 
 
 @functools.lru_cache(maxsize=4096)
-def _real_parent(parent: Path, cwd: Path) -> Path:
+def _real_parent(parent: Path, cwd: str) -> Path:
     return real_path(parent)
 
 
@@ -101,16 +101,16 @@ def real_file_path(path: Path) -> Path:
     """:func:`real_path` of a file found by a scan, its directory resolved once for all its files."""
     if path.name in ("", ".", "..") or os.path.islink(path):
         return real_path(path)
-    return _real_parent(path.parent, Path.cwd()) / path.name
+    return _real_parent(path.parent, os.getcwd()) / path.name
 
 
 @functools.lru_cache(maxsize=256)
-def _project_in(directory: Path, explicit_config: Path | None, explicit_computenest: Path | None, cwd: Path) -> Project:
+def _project_in(directory: Path, explicit_config: Path | None, explicit_computenest: Path | None, cwd: str) -> Project:
     if explicit_config is not None:  # its directory resolved, the file kept as named, like config_for's
         config_path: Path | None = real_path(explicit_config.parent) / explicit_config.name
     else:
-        config_path = config_in(directory, cwd)
-    root = config_path.parent if config_path is not None else real_path(cwd)
+        config_path = config_in(directory, Path(cwd))
+    root = config_path.parent if config_path is not None else real_path(Path(cwd))
     chosen = explicit_computenest if explicit_computenest is not None else _config(config_path).computenest_config
     if chosen is not None:
         computenest_path: Path | None = real_path(chosen.parent) / chosen.name
