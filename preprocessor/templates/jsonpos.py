@@ -6,10 +6,10 @@ value to splice a replacement into the original text. This decoder returns the n
 nesting limit, tokenizes with regular expressions and the C string scanner of :mod:`json`, and
 rejects duplicate keys, which the standard decoder silently merges.
 
-:func:`parse_lazy` is the fast way to the same tree: it builds nodes down to a depth (a
-template's sections, resources and their members) and below that lets the C scanner of
-:mod:`json` check each value and find where it ends; such a value becomes a lazy node that
-builds its own children, one level at a time, when someone reads them. Only valid JSON with no
+:func:`parse_lazy` is the fast way to the same tree: it builds nodes for the document and the
+values of a few sections (a template's ``Resources``) and lets the C scanner of :mod:`json`
+check every other container and find where it ends; such a container becomes a lazy node that
+carries its plain value and builds its children, one level at a time, when someone reads them. Only valid JSON with no
 duplicate key, no lone surrogate and no NaN takes that way: anything else is parsed again by the
 exact decoder, so every error and defect is the same as :func:`parse` gives.
 """
@@ -242,14 +242,13 @@ class _Parser:
             raise _Unchecked from None
         return _lazy_node(self.level, pos, end, plain)
 
-    def parse(self, start: int = 0, whole: bool = True) -> Node:
-        """The value at ``start``; with ``whole``, it must be all the text holds."""
+    def parse(self) -> Node:
         text = self.text
         size = len(text)
         ws = _WS.match
         lines = self.lines
         stack: list[_Frame] = []
-        pos = ws(text, start).end()  # type: ignore[union-attr]
+        pos = ws(text, 0).end()  # type: ignore[union-attr]
         if pos >= size:
             raise self.fail(pos, "the file is empty or holds only whitespace")
         while True:
@@ -293,8 +292,6 @@ class _Parser:
             # Attach the finished value to its parent; close every container that ends here.
             while True:
                 if not stack:
-                    if not whole:
-                        return value
                     pos = ws(text, pos).end()  # type: ignore[union-attr]
                     if pos < size:
                         raise self.unexpected(pos, "expected the end of the file after the JSON value")
