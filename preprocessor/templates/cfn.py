@@ -26,7 +26,7 @@ from providers import Provider, ResourceSpec, all_providers, image_producers
 REFERENCE_FUNCTIONS = frozenset({"Ref", "Fn::GetAtt", "Fn::ImportValue"})
 INTERPOLATION_FUNCTIONS = frozenset({"Fn::Sub", "Fn::Join"})
 SECTIONS = frozenset({"Resources"})
-"""The section the JSON loader builds at once, with each resource; the rest is read when needed."""
+"""The section the JSON loader reads at once; each resource in it stays a lazy node until read."""
 
 
 class CfnTemplate(NamedTuple):

@@ -20,7 +20,7 @@ from preprocessor.templates.tree import MappingNode, Node, ScalarNode, SequenceN
 from providers import ResourceSpec
 
 SECTIONS = frozenset({"resource"})
-"""The block the JSON loader builds at once, with each resource type; the rest is read when needed."""
+"""The block the JSON loader reads at once; each resource type in it stays a lazy node until read."""
 TEMPLATE_SEQUENCE = re.compile(r"(?<!\$)\$\{|(?<!%)%\{")
 WHOLE_INTERPOLATION = re.compile(r"\$\{~?\s*([^{}]*?)\s*~?\}")
 TRAVERSAL = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_][A-Za-z0-9_-]*)+")
