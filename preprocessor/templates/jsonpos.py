@@ -37,9 +37,6 @@ from preprocessor.templates.tree import (
 )
 
 MAX_DEPTH = 1000
-Expansion = frozenset[str] | bool
-"""Which containers directly inside a container are built at once: all (True), none (False), or
-the values of these keys."""
 
 _WS = re.compile(r"[ \t\n\r]*")
 _PLAIN_STRING = re.compile(r'"([^"\\\x00-\x1f]*)"')
@@ -77,12 +74,11 @@ def _lone_surrogate(text: str, start: int, end: int) -> int:
 
 
 class _Frame:
-    __slots__ = ("drop", "entries", "expand", "is_object", "key", "key_end", "key_start", "seen", "start")
+    __slots__ = ("drop", "entries", "is_object", "key", "key_end", "key_start", "seen", "start")
 
-    def __init__(self, is_object: bool, start: int, expand: Expansion) -> None:
+    def __init__(self, is_object: bool, start: int) -> None:
         self.is_object = is_object
         self.start = start
-        self.expand = expand
         self.entries: list[Entry] = []
         self.seen: dict[str, int] = {}
         self.drop = False
@@ -119,14 +115,6 @@ _FIND_END: Callable[[str, int], tuple[Any, int]] = json.scanner.make_scanner(jso
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abAB]")
 
 
-def _expands(frame: _Frame) -> bool:
-    """Whether the container about to be read inside ``frame`` is built at once."""
-    expand = frame.expand
-    if expand is True or expand is False:
-        return expand
-    return frame.is_object and frame.key in expand
-
-
 class _Parser:
     def __init__(
         self,
@@ -135,8 +123,7 @@ class _Parser:
         lines: LineIndex,
         max_depth: int,
         defects: list[Defect] | None,
-        expansions: tuple[Expansion, ...] = (),
-        deeper: bool = True,
+        sections: frozenset[str] | None = None,
     ) -> None:
         self.text = text
         self.file = file
@@ -144,10 +131,9 @@ class _Parser:
         self.max_depth = max_depth
         self.defects = defects
         self.level = _Level(text, lines)
-        self.expansions = expansions
-        """Per depth, which containers inside one at that depth are built at once; the others
-        become lazy nodes. Past the tuple, ``deeper`` says."""
-        self.deeper = deeper
+        self.sections = sections
+        """``None``: every container is built at once. Else only the document and the values of
+        these keys of it are; every other container becomes a lazy node."""
 
     def fail(self, offset: int, message: str, hint: str | None = None) -> TemplateParseError:
         line, column = self.lines.position(min(offset, len(self.text)))
@@ -247,6 +233,7 @@ class _Parser:
         size = len(text)
         ws = _WS.match
         lines = self.lines
+        sections = self.sections
         stack: list[_Frame] = []
         pos = ws(text, 0).end()  # type: ignore[union-attr]
         if pos >= size:
@@ -255,7 +242,12 @@ class _Parser:
             # Read one value at ``pos``; containers push a frame and read their first member.
             value: Node
             char = text[pos] if pos < size else ""
-            if (char == "{" or char == "[") and stack and not _expands(stack[-1]):
+            if (
+                (char == "{" or char == "[")
+                and stack
+                and sections is not None
+                and not (len(stack) == 1 and stack[0].is_object and stack[0].key in sections)
+            ):
                 value = self.lazy(pos, char == "{")
                 pos = value.end
             elif char == "{" or char == "[":
@@ -269,9 +261,7 @@ class _Parser:
                     value = MappingNode(lines, pos, end, []) if is_object else SequenceNode(lines, pos, end, [])
                     pos = end
                 else:
-                    depth = len(stack)
-                    expand = self.expansions[depth] if depth < len(self.expansions) else self.deeper
-                    frame = _Frame(is_object, pos, expand)
+                    frame = _Frame(is_object, pos)
                     stack.append(frame)
                     pos = self.key(frame, inner) if is_object else inner
                     continue
@@ -423,7 +413,7 @@ def parse_lazy(
     if _SURROGATE_ESCAPE.search(text) is None:
         try:
             with no_gc_pauses():
-                return _Parser(text, file, lines, MAX_DEPTH, defects, (sections, False), False).parse()
+                return _Parser(text, file, lines, MAX_DEPTH, defects, sections).parse()
         except _Unchecked:
             if defects is not None:
                 del defects[found:]  # the exact decoder finds them again, with the rest
