@@ -361,40 +361,43 @@ class _Level:
         end = match.end()
         return ScalarNode(self.lines, pos, end, match.group()), end
 
-    def build(self, node: Node) -> Node:
+    def entries(self, node: LazyMappingNode) -> list[Entry]:
         text = self.text
         ws = _WS.match
         pos = node.start + 1
-        if isinstance(node, LazyMappingNode):
-            entries: list[Entry] = []
-            for key, plain in node.plain.items():
+        entries: list[Entry] = []
+        for key, plain in node.plain.items():
+            pos = ws(text, pos).end()  # type: ignore[union-attr]
+            key_start = pos
+            match = _PLAIN_KEY.match(text, pos)
+            if match is not None:
+                key_end, pos = key_start + len(match.group(1)) + 2, match.end()
+            else:
+                key_end = scanstring(text, pos + 1, True)[1]
+                pos = ws(text, key_end).end() + 1  # type: ignore[union-attr]
                 pos = ws(text, pos).end()  # type: ignore[union-attr]
-                key_start = pos
-                match = _PLAIN_KEY.match(text, pos)
-                if match is not None:
-                    key_end, pos = key_start + len(match.group(1)) + 2, match.end()
-                else:
-                    key_end = scanstring(text, pos + 1, True)[1]
-                    pos = ws(text, key_end).end() + 1  # type: ignore[union-attr]
-                    pos = ws(text, pos).end()  # type: ignore[union-attr]
-                value, pos = self.value(pos, plain)
-                entries.append(Entry(key, key_start, key_end, value))
-                pos = _SEPARATOR.match(text, pos).end()  # type: ignore[union-attr]
-            return MappingNode(self.lines, node.start, node.end, entries)
-        assert isinstance(node, LazySequenceNode)
+            value, pos = self.value(pos, plain)
+            entries.append(Entry(key, key_start, key_end, value))
+            pos = _SEPARATOR.match(text, pos).end()  # type: ignore[union-attr]
+        return entries
+
+    def items(self, node: LazySequenceNode) -> list[Node]:
+        text = self.text
+        ws = _WS.match
+        pos = node.start + 1
         items: list[Node] = []
         for plain in node.plain:
             pos = ws(text, pos).end()  # type: ignore[union-attr]
             value, pos = self.value(pos, plain)
             items.append(value)
             pos = _SEPARATOR.match(text, pos).end()  # type: ignore[union-attr]
-        return SequenceNode(self.lines, node.start, node.end, items)
+        return items
 
 
 def _lazy_node(level: _Level, start: int, end: int, plain: dict[str, Any] | list[Any]) -> Node:
     if isinstance(plain, dict):
-        return LazyMappingNode(level.lines, start, end, level.build, plain)
-    return LazySequenceNode(level.lines, start, end, level.build, plain)
+        return LazyMappingNode(level.lines, start, end, level.entries, plain)
+    return LazySequenceNode(level.lines, start, end, level.items, plain)
 
 
 def parse_lazy(

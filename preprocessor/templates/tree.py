@@ -71,29 +71,39 @@ _MAPPING_ENTRIES = MappingNode.__dict__["entries"]
 _SEQUENCE_ITEMS = SequenceNode.__dict__["items"]
 
 
-class LazyMappingNode(MappingNode):
-    """A mapping whose entries are built from the text when first read (the JSON loader's
-    fast path: ``build`` returns the same container, fully read at one level). ``plain`` is
-    its value as the standard decoder gives it, for questions that need no position."""
+def _built(node: LazyMappingNode | LazySequenceNode, slot: Any) -> list[Any]:
+    """The node's children in ``slot``, built by the node's builder the first time they are read."""
+    try:
+        return slot.__get__(node)  # type: ignore[no-any-return]
+    except AttributeError:
+        build: Callable[[Any], list[Any]] = node.build
+        children = build(node)
+        slot.__set__(node, children)
+        return children
 
-    __slots__ = ("_build", "plain")
+
+class LazyMappingNode(MappingNode):
+    """A mapping whose entries are built from the text when first read (the JSON loader's fast
+    path: ``build`` reads them, one level). ``plain`` is its value as the standard decoder gives
+    it, for questions that need no position."""
+
+    __slots__ = ("build", "plain")
 
     def __init__(
-        self, lines: LineIndex, start: int, end: int, build: Callable[[Node], Node], plain: dict[str, Any]
+        self,
+        lines: LineIndex,
+        start: int,
+        end: int,
+        build: Callable[[LazyMappingNode], list[Entry]],
+        plain: dict[str, Any],
     ) -> None:
         Node.__init__(self, lines, start, end)
-        self._build = build
+        self.build = build
         self.plain = plain
 
     @property
     def entries(self) -> list[Entry]:
-        try:
-            return _MAPPING_ENTRIES.__get__(self)  # type: ignore[no-any-return]
-        except AttributeError:
-            built = self._build(self)
-            assert isinstance(built, MappingNode)
-            _MAPPING_ENTRIES.__set__(self, built.entries)
-            return built.entries
+        return _built(self, _MAPPING_ENTRIES)
 
     @entries.setter
     def entries(self, entries: list[Entry]) -> None:
@@ -103,22 +113,18 @@ class LazyMappingNode(MappingNode):
 class LazySequenceNode(SequenceNode):
     """A sequence whose items are built from the text when first read (see :class:`LazyMappingNode`)."""
 
-    __slots__ = ("_build", "plain")
+    __slots__ = ("build", "plain")
 
-    def __init__(self, lines: LineIndex, start: int, end: int, build: Callable[[Node], Node], plain: list[Any]) -> None:
+    def __init__(
+        self, lines: LineIndex, start: int, end: int, build: Callable[[LazySequenceNode], list[Node]], plain: list[Any]
+    ) -> None:
         Node.__init__(self, lines, start, end)
-        self._build = build
+        self.build = build
         self.plain = plain
 
     @property
     def items(self) -> list[Node]:
-        try:
-            return _SEQUENCE_ITEMS.__get__(self)  # type: ignore[no-any-return]
-        except AttributeError:
-            built = self._build(self)
-            assert isinstance(built, SequenceNode)
-            _SEQUENCE_ITEMS.__set__(self, built.items)
-            return built.items
+        return _built(self, _SEQUENCE_ITEMS)
 
     @items.setter
     def items(self, items: list[Node]) -> None:
