@@ -92,19 +92,11 @@ def find_config(starts: Sequence[Path] = ()) -> Path | None:
     loop is left as it is, never an exception); a config name that is not a directory counts
     as found even when it cannot be read (a pipe, a dangling link), so reading it reports it
     instead of a config further up being used in its place."""
-    seen: set[Path] = set()
     for start in (*starts, Path.cwd()):
         here = Path(os.path.realpath(start))
-        if not here.is_dir():
-            here = here.parent
-        for directory in (here, *here.parents):
-            if directory in seen:
-                break
-            seen.add(directory)
-            for name in CONFIG_NAMES:
-                candidate = directory / name
-                if is_config_file(candidate):
-                    return candidate
+        found = _config_upward(here if here.is_dir() else here.parent)
+        if found is not None:
+            return found
     return None
 
 
@@ -128,14 +120,13 @@ def config_in(directory: Path, cwd: Path) -> Path | None:
 
 @functools.lru_cache(maxsize=256)
 def _config_for_directory(directory: Path, cwd: Path) -> Path | None:
-    # find_config([directory]), with each directory's own answer cached: a scan of many
-    # directories under one root looks at every ancestor once, not once per directory.
-    return _config_upward(directory) or _config_upward(Path(os.path.realpath(cwd)))
+    return find_config([directory])
 
 
 @functools.lru_cache(maxsize=4096)
 def _config_upward(directory: Path) -> Path | None:
-    """The nearest config in ``directory`` (real, a directory) or above it."""
+    """The nearest config in ``directory`` (real, a directory) or above it; each directory's
+    answer is kept, so a scan of many directories under one root looks at every ancestor once."""
     for name in CONFIG_NAMES:
         candidate = directory / name
         if is_config_file(candidate):
