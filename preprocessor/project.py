@@ -86,10 +86,8 @@ def project_for(path: Path, explicit_config: Path | None = None, explicit_comput
 
 def _real_directory(path: Path) -> Path:
     """The directory ``path`` is, or the one it is in, with symbolic links followed."""
-    if os.path.islink(path) or os.path.isdir(path):
-        resolved = real_path(path)
-        return resolved if resolved.is_dir() else resolved.parent
-    return _real_parent(path.parent, os.getcwd())  # the same for every file of a directory
+    resolved = real_file_path(path)
+    return resolved if resolved.is_dir() else resolved.parent
 
 
 @functools.lru_cache(maxsize=4096)
