@@ -56,9 +56,11 @@ def _make_loader() -> type[Any]:
 
 
 _LOADER = _make_loader()
-_IMPLICIT_FIRST_CHARACTERS = frozenset(_LOADER.yaml_implicit_resolvers)
+_IMPLICIT_FIRST_CHARACTERS: frozenset[str] | None = (
+    None if None in _LOADER.yaml_implicit_resolvers else frozenset(_LOADER.yaml_implicit_resolvers)
+)
 """First characters for which a plain scalar may resolve to something other than a string (the
-resolver looks its patterns up by the first character; ``None`` there would mean "any")."""
+resolver looks its patterns up by the first character); ``None`` when a pattern is filed for any."""
 
 
 def function_name(tag: str) -> str | None:
@@ -141,7 +143,8 @@ def _scalar(loader: Any, text: str, lines: LineIndex, event: Any) -> Node:
         resolved = tag if tag and function is None and tag != "!" else None
         if resolved is None:
             value = event.value
-            if value and value[0] not in _IMPLICIT_FIRST_CHARACTERS and None not in _IMPLICIT_FIRST_CHARACTERS:
+            implicit = _IMPLICIT_FIRST_CHARACTERS
+            if value and implicit is not None and value[0] not in implicit:
                 resolved = _STR_TAG  # what the resolver returns when no pattern is filed under that character
             else:
                 resolved = loader.resolve(yaml.ScalarNode, value, event.implicit)
