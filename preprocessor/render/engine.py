@@ -379,9 +379,10 @@ class _Renderer:
             records.append((shape.order, shape.encode(resolved.fields)))
             values.append(value)
         text = prepared.plan.apply(values)
-        signature = (id(template), tuple(value_class(value) for value in values))  # values checked above
+        classes = tuple(value_class(value) for value in values)  # values checked above
+        signature = (id(template), classes)
         checked = self._checked_classes
-        if recheck or (signature not in self._verified and not checked.covers(template, prepared.contexts, values)):
+        if recheck or (signature not in self._verified and not checked.covers(template, prepared.contexts, classes)):
             started = time.perf_counter()
             substitutions = [
                 Substitution(use.span, use.old, value, use.kind) for use, value in zip(uses, values, strict=True)
@@ -390,7 +391,7 @@ class _Renderer:
             verify_rendered(template, reparsed, substitutions, template.display)
             if not recheck:
                 self._verified.add(signature)
-                checked.add(template, prepared.contexts, values)
+                checked.add(template, prepared.contexts, classes)
             self.seconds["check"] += time.perf_counter() - started
         return template.encoded(text)
 

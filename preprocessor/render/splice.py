@@ -147,18 +147,18 @@ class CheckedClasses:
     def __init__(self) -> None:
         self._done: set[tuple[TemplateFormat, str, ValueClass]] = set()
 
-    def covers(self, template: Template, contexts: Sequence[str | None], values: Sequence[str]) -> bool:
+    def covers(self, template: Template, contexts: Sequence[str | None], classes: Sequence[ValueClass]) -> bool:
         """Whether every substitution is sealed and of a class already checked in its context."""
         done = self._done
         return all(
-            context is not None and (template.format, context, value_class(value)) in done
-            for context, value in zip(contexts, values, strict=True)
+            context is not None and (template.format, context, value_class) in done
+            for context, value_class in zip(contexts, classes, strict=True)
         )
 
-    def add(self, template: Template, contexts: Sequence[str | None], values: Sequence[str]) -> None:
-        for context, value in zip(contexts, values, strict=True):
+    def add(self, template: Template, contexts: Sequence[str | None], classes: Sequence[ValueClass]) -> None:
+        for context, value_class in zip(contexts, classes, strict=True):
             if context is not None:
-                self._done.add((template.format, context, value_class(value)))
+                self._done.add((template.format, context, value_class))
 
 
 class SplicePlan(NamedTuple):
